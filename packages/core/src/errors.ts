@@ -1,0 +1,143 @@
+/**
+ * Every rejection tokenward makes is a TokenwardError: an HTTP status, an RFC 6750 error code, a
+ * stable `reason` that callers and logs can branch on, a fixed human description (never built from
+ * the token, a key or a stack), and the ready `WWW-Authenticate` value.
+ */
+
+/** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 case (RFC 6749 §4.1.2.1). */
+export type ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+
+interface ReasonSpec {
+  readonly status: 400 | 401 | 403 | 503;
+  /** Absent only for missing credentials: RFC 6750 §3.1 says not to send an error code then. */
+  readonly code?: ErrorCode;
+  readonly description: string;
+}
+
+const REASONS = {
+  // The request carried no bearer credentials (no Authorization header, or another scheme).
+  credentials_missing: { status: 401, description: 'Bearer access token required' },
+  // RFC 6750 §3.1 invalid_request: the request itself is malformed.
+  multiple_credentials: { status: 400, code: 'invalid_request', description: 'More than one bearer token or method used' },
+  authorization_malformed: { status: 400, code: 'invalid_request', description: 'Malformed Authorization header' },
+  // RFC 6750 §3.1 invalid_token, token shape.
+  token_too_large: { status: 401, code: 'invalid_token', description: 'Token too large' },
+  token_malformed: { status: 401, code: 'invalid_token', description: 'Token is not a compact JWS' },
+  token_encrypted: { status: 401, code: 'invalid_token', description: 'Encrypted tokens are not accepted' },
+  header_invalid: { status: 401, code: 'invalid_token', description: 'Token header is invalid' },
+  alg_not_allowed: { status: 401, code: 'invalid_token', description: 'Token algorithm not allowed' },
+  crit_unsupported: { status: 401, code: 'invalid_token', description: 'Token has unsupported critical header parameters' },
+  key_reference_header: { status: 401, code: 'invalid_token', description: 'Token headers that reference keys are not accepted' },
+  typ_invalid: { status: 401, code: 'invalid_token', description: 'Token type not accepted' },
+  kid_invalid: { status: 401, code: 'invalid_token', description: 'Token key id is invalid' },
+  // Keys and signature.
+  issuer_unknown: { status: 401, code: 'invalid_token', description: 'Token issuer not accepted' },
+  unknown_kid: { status: 401, code: 'invalid_token', description: 'No key found for the token' },
+  kid_ambiguous: { status: 401, code: 'invalid_token', description: 'Token key id is ambiguous' },
+  key_mismatch: { status: 401, code: 'invalid_token', description: 'Token algorithm does not match its key' },
+  signature_invalid: { status: 401, code: 'invalid_token', description: 'Token signature is invalid' },
+  // Claims.
+  payload_invalid: { status: 401, code: 'invalid_token', description: 'Token claims are invalid' },
+  exp_missing: { status: 401, code: 'invalid_token', description: 'Token has no expiry' },
+  claim_invalid: { status: 401, code: 'invalid_token', description: 'Token has a claim of the wrong type' },
+  token_expired: { status: 401, code: 'invalid_token', description: 'Token expired' },
+  token_not_yet_valid: { status: 401, code: 'invalid_token', description: 'Token not yet valid' },
+  iat_in_future: { status: 401, code: 'invalid_token', description: 'Token issued in the future' },
+  lifetime_exceeded: { status: 401, code: 'invalid_token', description: 'Token lifetime exceeds the maximum' },
+  issuer_mismatch: { status: 401, code: 'invalid_token', description: 'Token issuer not accepted' },
+  audience_mismatch: { status: 401, code: 'invalid_token', description: 'Token audience not accepted' },
+  token_revoked: { status: 401, code: 'invalid_token', description: 'Token revoked' },
+  // An unexpected failure inside verification: refused (fail closed), reported with its cause.
+  verification_failed: { status: 401, code: 'invalid_token', description: 'Token could not be verified' },
+  // RFC 6750 §3.1 insufficient_scope.
+  insufficient_scope: { status: 403, code: 'insufficient_scope', description: 'Token lacks the required scope' },
+  // The key source is down and no usable key is known: not the client's fault, so not a 401.
+  jwks_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'Signing keys are temporarily unavailable' },
+} as const satisfies Record<string, ReasonSpec>;
+
+/** Stable machine-readable reason for a rejection. */
+export type Reason = keyof typeof REASONS;
+
+/** The list of all reasons with their status, code and description (for docs and tests). */
+export const reasons: Readonly<Record<Reason, ReasonSpec>> = REASONS;
+
+/** Seconds a client should wait before retrying after a 503. */
+const RETRY_AFTER_SECONDS = 30;
+
+// A brand rather than instanceof: an app can load our ESM and CommonJS builds side by side, and an
+// error thrown by one copy must still be recognised by the other.
+const BRAND = Symbol.for('tokenward.error');
+
+export interface TokenwardErrorOptions {
+  /** Space-delimited scopes required (insufficient_scope only), for the challenge's `scope`. */
+  scope?: string;
+  /** Challenge realm. */
+  realm?: string;
+  cause?: unknown;
+}
+
+export class TokenwardError extends Error {
+  declare readonly [BRAND]: true;
+  readonly reason: Reason;
+  readonly status: 400 | 401 | 403 | 503;
+  readonly code: ErrorCode | undefined;
+  /** Fixed text for the reason; safe to send to clients. */
+  readonly description: string;
+  readonly scope: string | undefined;
+  realm: string | undefined;
+
+  constructor(reason: Reason, options: TokenwardErrorOptions = {}) {
+    const spec: ReasonSpec = REASONS[reason];
+    super(spec.description, options.cause === undefined ? undefined : { cause: options.cause });
+    Object.defineProperty(this, BRAND, { value: true });
+    this.name = 'TokenwardError';
+    this.reason = reason;
+    this.status = spec.status;
+    this.code = spec.code;
+    this.description = spec.description;
+    this.scope = options.scope;
+    this.realm = options.realm;
+  }
+
+  /** Alias of `status`, for frameworks that read `statusCode`. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  /** The `WWW-Authenticate` value (RFC 6750 §3); undefined for the 503 case. */
+  get wwwAuthenticate(): string | undefined {
+    if (this.status === 503) return undefined;
+    const params: string[] = [];
+    if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`);
+    if (this.code !== undefined) {
+      params.push(`error=${quote(this.code)}`, `error_description=${quote(this.description)}`);
+      if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`);
+    }
+    return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
+  }
+
+  /** Response headers to send with the rejection. */
+  get headers(): Record<string, string> {
+    if (this.status === 503) return { 'Retry-After': String(RETRY_AFTER_SECONDS) };
+    return { 'WWW-Authenticate': this.wwwAuthenticate as string };
+  }
+
+  /** The JSON body to send: `{ error, error_description }`, never anything from the token. */
+  get body(): { error: string; error_description: string } {
+    return { error: this.code ?? 'unauthorized', error_description: this.description };
+  }
+
+  /** Keeps stacks and causes out of accidental JSON serialisation of the error. */
+  toJSON(): { error: string; error_description: string; reason: Reason } {
+    return { ...this.body, reason: this.reason };
+  }
+}
+
+export function isTokenwardError(value: unknown): value is TokenwardError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+// RFC 7235 quoted-string; our values never hold quotes or backslashes except a user's realm.
+function quote(value: string): string {
+  return `"${value.replace(/[\\"]/g, '\\$&')}"`;
+}

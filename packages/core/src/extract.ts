@@ -1,0 +1,83 @@
+/**
+ * RFC 6750 §2: where a bearer token may travel, and what counts as a malformed request.
+ * Only the Authorization header by default; the `access_token` query parameter (§2.3) only when
+ * enabled, since URLs end up in logs, histories and Referer headers.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { TokenwardError } from './errors.js';
+
+export interface BearerRequest {
+  /** Every Authorization header value the request carried (see `authorizationValues`). */
+  authorization: string | readonly string[] | undefined;
+  /** The request target (path and query), consulted only when query tokens are enabled. */
+  url?: string;
+}
+
+export interface ExtractOptions {
+  /** Accept `?access_token=` (RFC 6750 §2.3). Default false. */
+  allowQueryToken?: boolean;
+  /** Size cap in bytes, checked before any parsing. */
+  maxTokenBytes: number;
+}
+
+// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const BEARER = /^bearer$/i;
+
+/**
+ * The Authorization values of a Node request. Node's `req.headers` keeps only the first of several
+ * Authorization headers, which would hide a "several tokens" request, so prefer `headersDistinct`.
+ */
+export function authorizationValues(req: {
+  headers: IncomingHttpHeaders;
+  headersDistinct?: Record<string, string[] | undefined>;
+}): string | readonly string[] | undefined {
+  return req.headersDistinct?.authorization ?? req.headers.authorization;
+}
+
+/**
+ * The bearer token of a request, or undefined when it carries no bearer credentials at all.
+ * Throws `invalid_request` (400) for several tokens, several methods, or a malformed header.
+ */
+export function extractBearer(req: BearerRequest, options: ExtractOptions): string | undefined {
+  const fromHeader = tokenFromHeader(req.authorization, options.maxTokenBytes);
+  const fromQuery = options.allowQueryToken === true ? tokenFromQuery(req.url, options.maxTokenBytes) : undefined;
+  if (fromHeader !== undefined && fromQuery !== undefined) throw new TokenwardError('multiple_credentials');
+  return fromHeader ?? fromQuery;
+}
+
+function tokenFromHeader(value: string | readonly string[] | undefined, maxTokenBytes: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    if (value.length > 1) throw new TokenwardError('multiple_credentials');
+    value = value[0];
+    if (value === undefined) return undefined;
+  }
+  // The header cannot be longer than the token cap plus the scheme and some spaces.
+  if (value.length > maxTokenBytes + 64) throw new TokenwardError('token_too_large');
+  value = value.trim();
+  const space = value.indexOf(' ');
+  const scheme = space === -1 ? value : value.slice(0, space);
+  // Another scheme (Basic, DPoP, ...) carries no bearer credentials: RFC 6750 §3.1 then wants a
+  // bare challenge, not an error.
+  if (!BEARER.test(scheme)) return undefined;
+  const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
+  if (credentials.includes(',')) throw new TokenwardError('multiple_credentials');
+  if (credentials.length > maxTokenBytes) throw new TokenwardError('token_too_large');
+  if (!B64TOKEN.test(credentials)) throw new TokenwardError('authorization_malformed');
+  return credentials;
+}
+
+function tokenFromQuery(url: string | undefined, maxTokenBytes: number): string | undefined {
+  if (url === undefined) return undefined;
+  const q = url.indexOf('?');
+  if (q === -1 || !url.includes('access_token', q)) return undefined;
+  if (url.length - q > maxTokenBytes * 3 + 4096) throw new TokenwardError('token_too_large');
+  const values = new URLSearchParams(url.slice(q + 1)).getAll('access_token');
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new TokenwardError('multiple_credentials');
+  const token = values[0] as string;
+  if (token.length > maxTokenBytes) throw new TokenwardError('token_too_large');
+  if (!B64TOKEN.test(token)) throw new TokenwardError('authorization_malformed');
+  return token;
+}

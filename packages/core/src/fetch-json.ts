@@ -1,0 +1,114 @@
+/**
+ * The one way tokenward reads from the network (JWKS and issuer metadata): https only (loopback
+ * excepted), no redirects, a deadline covering headers and body, and a byte cap enforced while
+ * the body streams in, before JSON.parse ever sees it.
+ */
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface FetchJsonOptions {
+  /** Milliseconds for the whole exchange, body included. */
+  timeout: number;
+  maxBytes: number;
+  fetch: FetchLike;
+  accept: string;
+  /** Allow plain http to hosts other than loopback. */
+  allowInsecureHttp: boolean;
+}
+
+export type FetchFailure = 'metadata_invalid' | 'url_invalid' | 'insecure_url' | 'timeout' | 'network' | 'redirect' | 'http_status' | 'too_large' | 'not_json';
+
+/** A failure to fetch; `failure` is a stable code for events and logs. */
+export class FetchError extends Error {
+  constructor(readonly failure: FetchFailure, message: string) {
+    super(message);
+    this.name = 'FetchError';
+  }
+}
+
+export function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new FetchError('url_invalid', `not a URL: ${url}`);
+  }
+  if (parsed.protocol === 'https:') return parsed;
+  if (parsed.protocol === 'http:' && (allowInsecureHttp || isLoopback(parsed.hostname))) return parsed;
+  throw new FetchError('insecure_url', `refusing non-https URL ${parsed.origin}`);
+}
+
+export async function fetchJson(url: string, options: FetchJsonOptions): Promise<unknown> {
+  checkUrl(url, options.allowInsecureHttp);
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // Raced as well as signalled: a user-supplied fetch may ignore the signal.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new FetchError('timeout', `no complete answer from ${url} within ${options.timeout} ms`));
+    }, options.timeout);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([read(url, options, controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+  }
+}
+
+async function read(url: string, options: FetchJsonOptions, signal: AbortSignal): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await options.fetch(url, { headers: { accept: options.accept }, redirect: 'manual', signal });
+  } catch (cause) {
+    throw new FetchError('network', `request to ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new FetchError('redirect', `${url} answered a redirect, which is not followed`);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new FetchError('http_status', `${url} answered HTTP ${response.status}`);
+  }
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > options.maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new FetchError('too_large', `${url} declared ${declared} bytes, over the ${options.maxBytes} byte cap`);
+  }
+  const text = await readCapped(response, options.maxBytes, url);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FetchError('not_json', `${url} did not answer JSON`);
+  }
+}
+
+async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new FetchError('too_large', `${url} sent more than the ${maxBytes} byte cap`);
+      }
+      chunks.push(value);
+    }
+  } catch (cause) {
+    if (cause instanceof FetchError) throw cause;
+    throw new FetchError('network', `reading ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

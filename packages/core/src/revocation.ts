@@ -1,0 +1,157 @@
+/**
+ * A short-lived, bounded, in-memory revocation list, consulted on every verify (cache hits too).
+ * Entries remove themselves once no token they could match can still be accepted:
+ * - by `jti`: until that token's `exp` (plus the largest clock tolerance a verifier may use);
+ * - by subject or client, "issued at or before T": until T plus the longest token lifetime.
+ * A hard `max` per kind bounds memory whatever is fed in; the least recently used entries go
+ * first, and each such early eviction is counted and reported.
+ */
+import { LRUCache } from 'lru-cache';
+import type { JwtClaims } from './claims.js';
+
+/** The largest clock tolerance a verifier accepts (seconds); see createVerifier. */
+export const MAX_CLOCK_TOLERANCE = 300;
+
+export interface RevocationListOptions {
+  /** Most entries kept per kind (jti, subject, client). Default 100,000. */
+  max?: number;
+  /** Seconds: the longest access-token lifetime of the verifiers using this list. Default 24 h. */
+  maxTokenLifetime?: number;
+  /** Called when `max` pushes out an entry that could still match a valid token. */
+  onEvict?: (entry: { kind: 'jti' | 'subject' | 'client'; value: string }) => void;
+  /** Milliseconds since the epoch; for tests. */
+  clock?: () => number;
+}
+
+/** Seconds since the epoch (a JWT NumericDate) or a Date. */
+export type Instant = number | Date;
+
+export interface ScopeOfRevocation {
+  /** Restrict to tokens from this issuer (multi-tenant lists where subjects may collide). */
+  issuer?: string;
+  /** Tokens issued at or before this instant are revoked. Default: now. */
+  before?: Instant;
+}
+
+type Kind = 'jti' | 'subject' | 'client';
+
+export class RevocationList {
+  readonly maxTokenLifetime: number;
+  private readonly clock: () => number;
+  /** jti -> the token's exp (seconds). */
+  private readonly jtis: LRUCache<string, number>;
+  /** subject (or issuer + subject) -> cutoff: tokens with iat at or before it are revoked (seconds). */
+  private readonly subjects: LRUCache<string, number>;
+  /** client_id (or issuer + client_id) -> cutoff (seconds). */
+  private readonly clients: LRUCache<string, number>;
+  private evictedCount = 0;
+
+  constructor(options: RevocationListOptions = {}) {
+    const max = options.max ?? 100_000;
+    this.maxTokenLifetime = options.maxTokenLifetime ?? 24 * 60 * 60;
+    this.clock = options.clock ?? Date.now;
+    const make = (kind: Kind) =>
+      new LRUCache<string, number>({
+        max,
+        dispose: (value, key, reason) => {
+          if (reason === 'evict' && this.expiry(kind, value) > this.clock()) {
+            this.evictedCount++;
+            options.onEvict?.({ kind, value: key });
+          }
+        },
+      });
+    this.jtis = make('jti');
+    this.subjects = make('subject');
+    this.clients = make('client');
+  }
+
+  /** Revokes one token by its `jti` until its `exp`. */
+  revoke(token: { jti: string; expiresAt: Instant }): void {
+    if (typeof token.jti !== 'string' || token.jti === '') throw new TypeError('revoke() needs the token jti');
+    const exp = seconds(token.expiresAt);
+    if (this.expiry('jti', exp) > this.clock()) this.jtis.set(token.jti, exp);
+  }
+
+  /** Revokes every token of `subject` issued at or before `before` (default now): log out everywhere. */
+  revokeSubject(subject: string, scope: ScopeOfRevocation = {}): void {
+    this.revokeIssuedBefore('subject', subject, scope);
+  }
+
+  /** Revokes every token of OAuth client `clientId` issued at or before `before` (default now). */
+  revokeClient(clientId: string, scope: ScopeOfRevocation = {}): void {
+    this.revokeIssuedBefore('client', clientId, scope);
+  }
+
+  /** Whether a token with these (verified) claims is revoked. */
+  isRevoked(claims: JwtClaims): boolean {
+    if (this.jtis.size > 0 && claims.jti !== undefined && this.live('jti', claims.jti) !== undefined) return true;
+    if (this.subjects.size > 0 && claims.sub !== undefined && this.issuedBefore('subject', claims.sub, claims)) return true;
+    const client = claims.client_id ?? (typeof claims.azp === 'string' ? claims.azp : undefined);
+    return this.clients.size > 0 && client !== undefined && this.issuedBefore('client', client, claims);
+  }
+
+  /** Entries held now (all kinds; some may have expired and not been swept yet). */
+  get size(): number {
+    return this.jtis.size + this.subjects.size + this.clients.size;
+  }
+
+  /** Entries pushed out by `max` while they could still match a token. */
+  get evicted(): number {
+    return this.evictedCount;
+  }
+
+  clear(): void {
+    this.jtis.clear();
+    this.subjects.clear();
+    this.clients.clear();
+  }
+
+  private cache(kind: Kind): LRUCache<string, number> {
+    return kind === 'jti' ? this.jtis : kind === 'subject' ? this.subjects : this.clients;
+  }
+
+  /** Milliseconds after which an entry can match no acceptable token. */
+  private expiry(kind: Kind, value: number): number {
+    const lastExp = kind === 'jti' ? value : value + this.maxTokenLifetime;
+    return (lastExp + MAX_CLOCK_TOLERANCE) * 1000;
+  }
+
+  private live(kind: Kind, key: string): number | undefined {
+    const cache = this.cache(kind);
+    const value = cache.get(key);
+    if (value === undefined) return undefined;
+    if (this.expiry(kind, value) <= this.clock()) {
+      cache.delete(key);
+      return undefined;
+    }
+    return value;
+  }
+
+  private revokeIssuedBefore(kind: 'subject' | 'client', value: string, scope: ScopeOfRevocation): void {
+    if (typeof value !== 'string' || value === '') throw new TypeError('a subject or client id is required');
+    const cutoff = scope.before === undefined ? Math.floor(this.clock() / 1000) : seconds(scope.before);
+    const key = scope.issuer === undefined ? value : scoped(scope.issuer, value);
+    const previous = this.live(kind, key);
+    if (previous !== undefined && previous >= cutoff) return;
+    if (this.expiry(kind, cutoff) > this.clock()) this.cache(kind).set(key, cutoff);
+  }
+
+  private issuedBefore(kind: 'subject' | 'client', value: string, claims: JwtClaims): boolean {
+    for (const key of claims.iss === undefined ? [value] : [value, scoped(claims.iss, value)]) {
+      const cutoff = this.live(kind, key);
+      // A token without iat cannot show that it was issued after the cutoff.
+      if (cutoff !== undefined && (claims.iat === undefined || claims.iat <= cutoff)) return true;
+    }
+    return false;
+  }
+}
+
+function seconds(instant: Instant): number {
+  const value = instant instanceof Date ? instant.getTime() / 1000 : instant;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError('expected seconds since the epoch or a Date');
+  return value;
+}
+
+function scoped(issuer: string, value: string): string {
+  return `${issuer}\u0000${value}`;
+}

@@ -1,0 +1,41 @@
+/** What a successful verification yields. Frozen: a cached token is shared by many requests. */
+import type { JwtClaims } from './claims.js';
+import type { ProtectedHeader } from './jws/compact.js';
+
+export interface AccessToken {
+  /** The compact JWT as received. */
+  readonly token: string;
+  readonly header: ProtectedHeader;
+  readonly claims: JwtClaims;
+  /** `sub`, when the token has one (client-credentials tokens may not). */
+  readonly subject: string | undefined;
+  readonly issuer: string;
+  /** RFC 9068 `client_id` (or `azp`). */
+  readonly clientId: string | undefined;
+  readonly scopes: ReadonlySet<string>;
+  /** `exp`, seconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+export function accessToken(token: string, header: ProtectedHeader, claims: JwtClaims, scopes: Set<string>): AccessToken {
+  const clientId = claims.client_id ?? (typeof claims.azp === 'string' ? claims.azp : undefined);
+  return Object.freeze({
+    token,
+    header: Object.freeze(header),
+    claims: Object.freeze(claims),
+    subject: claims.sub,
+    issuer: claims.iss as string,
+    clientId,
+    scopes: frozenSet(scopes),
+    expiresAt: claims.exp,
+  });
+}
+
+// A Set whose mutators throw, so one request cannot change what the next one sees.
+function frozenSet(scopes: Set<string>): ReadonlySet<string> {
+  const refuse = () => {
+    throw new TypeError('token scopes are read-only');
+  };
+  Object.defineProperties(scopes, { add: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
+  return Object.freeze(scopes);
+}
