@@ -97,6 +97,9 @@ export class TokenwardError extends Error {
     this.description = spec.description;
     this.scope = options.scope;
     this.realm = options.realm;
+    // A rejection is an expected outcome, not a bug: no frames to leak through an error page
+    // (Express's default handler prints err.stack outside production). A `cause` keeps its own.
+    this.stack = `${this.name}: ${this.message}`;
   }
 
   /** Alias of `status`, for frameworks that read `statusCode`. */

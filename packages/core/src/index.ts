@@ -9,7 +9,7 @@ export type { JwtClaims } from './claims.js';
 export type { ProtectedHeader } from './jws/compact.js';
 export { authorizationValues, extractBearer } from './extract.js';
 export type { BearerRequest, ExtractOptions } from './extract.js';
-export { checkScopes, DEFAULT_SCOPE_CLAIMS } from './scopes.js';
+export { authorizeToken, checkScopes, DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 export type { ScopeRequirement } from './scopes.js';
 export { RevocationList, MAX_CLOCK_TOLERANCE } from './revocation.js';
 export type { Instant, RevocationListOptions, ScopeOfRevocation } from './revocation.js';

@@ -12,7 +12,7 @@ import { extractBearer, type BearerRequest } from './extract.js';
 import { decodeJsonObject, parseHeader, splitCompact, type HeaderPolicy } from './jws/compact.js';
 import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
 import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
-import { checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
+import { authorizeToken, checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
 import { LRUCache } from 'lru-cache';
 
@@ -167,9 +167,7 @@ class JwtVerifier implements Verifier {
 
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken {
     try {
-      if (token === undefined) throw new TokenwardError('credentials_missing');
-      checkScopes(token.scopes, required);
-      return token;
+      return authorizeToken(token, required);
     } catch (error) {
       throw this.rejected(error);
     }

@@ -1,0 +1,122 @@
+/**
+ * @tokenward/express: `app.use(tokenward(options))` verifies the bearer token of each request and
+ * sets `req.auth`; `requireScopes(...)` / `requireAnyScope(...)` guard single routes. This file
+ * only translates between Express and @tokenward/core, which makes every decision.
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  authorizationValues,
+  authorizeToken,
+  createVerifier,
+  isTokenwardError,
+  type AccessToken,
+  type ScopeRequirement,
+  type TokenwardError,
+  type Verifier,
+  type VerifierOptions,
+} from '@tokenward/core';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The verified access token, set by tokenward(); undefined on optional-auth routes without one. */
+      auth?: AccessToken;
+    }
+  }
+}
+
+export interface ExpressAdapterOptions extends ScopeRequirement {
+  /** When false, requests without bearer credentials pass with `req.auth` undefined. Default true. */
+  credentialsRequired?: boolean;
+  /**
+   * When true, rejections go to `next(err)` (the error has `status`, `statusCode`, `headers`,
+   * `body`, `reason`) instead of being answered here. Default false.
+   */
+  passErrorsToNext?: boolean;
+}
+
+export type TokenwardOptions = VerifierOptions & ExpressAdapterOptions;
+
+// The verifier that authenticated a request, so requireScopes() reports with the same realm and events.
+const VERIFIER = Symbol('tokenward.verifier');
+// Where a rejection goes; requireScopes follows what tokenward() was told.
+const PASS_ERRORS = Symbol('tokenward.passErrorsToNext');
+type Tagged = Request & { [VERIFIER]?: Verifier; [PASS_ERRORS]?: boolean };
+
+/** The authentication middleware, from verifier options or an existing verifier. */
+export function tokenward(options: TokenwardOptions | Verifier, adapter: ExpressAdapterOptions = {}): RequestHandler {
+  const verifier = isVerifier(options) ? options : createVerifier(options);
+  const settings: ExpressAdapterOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options), ...adapter };
+  const requirement = { credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes };
+  const passErrors = settings.passErrorsToNext === true;
+
+  return function tokenwardMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const tagged = req as Tagged;
+    tagged[VERIFIER] = verifier;
+    tagged[PASS_ERRORS] = passErrors;
+    verifier.authenticate({ authorization: authorizationValues(req), url: req.originalUrl }, requirement).then(
+      (token) => {
+        if (token !== undefined) req.auth = token;
+        next();
+      },
+      (error: unknown) => reject(error, res, next, passErrors),
+    );
+  };
+}
+
+/** Lets the request through only if its token has every one of `scopes`. */
+export function requireScopes(...scopes: string[]): RequestHandler {
+  return scopeGuard({ scopes });
+}
+
+/** Lets the request through only if its token has at least one of `scopes`. */
+export function requireAnyScope(...scopes: string[]): RequestHandler {
+  return scopeGuard({ anyScopes: scopes });
+}
+
+function scopeGuard(required: ScopeRequirement): RequestHandler {
+  return function tokenwardScopes(req: Request, res: Response, next: NextFunction): void {
+    const tagged = req as Tagged;
+    try {
+      // Without tokenward() in front there is no token, which core refuses as a 401 (fail closed).
+      if (tagged[VERIFIER] !== undefined) tagged[VERIFIER].authorize(req.auth, required);
+      else authorizeToken(req.auth, required);
+    } catch (error) {
+      reject(error, res, next, tagged[PASS_ERRORS] === true);
+      return;
+    }
+    next();
+  };
+}
+
+function reject(error: unknown, res: Response, next: NextFunction, passErrors: boolean): void {
+  // Core only ever throws TokenwardError; anything else is not ours to describe.
+  if (passErrors || !isTokenwardError(error) || res.headersSent) {
+    next(error);
+    return;
+  }
+  respond(res, error);
+}
+
+/** Answers a rejection the RFC 6750 way: status, WWW-Authenticate (or Retry-After), JSON body. */
+export function respond(res: Response, error: TokenwardError): void {
+  res.status(error.status).set(error.headers).set('Cache-Control', 'no-store').json(error.body);
+}
+
+function isVerifier(value: TokenwardOptions | Verifier): value is Verifier {
+  return typeof (value as Verifier).authenticate === 'function';
+}
+
+function pickAdapterOptions(options: TokenwardOptions): ExpressAdapterOptions {
+  const { credentialsRequired, passErrorsToNext, scopes, anyScopes } = options;
+  return { credentialsRequired, passErrorsToNext, scopes, anyScopes };
+}
+
+export {
+  createVerifier,
+  isTokenwardError,
+  RevocationList,
+  TokenwardError,
+} from '@tokenward/core';
+export type { AccessToken, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';
