@@ -1,0 +1,217 @@
+import type { AddressInfo } from 'node:net';
+import express5 from 'express';
+import express4 from 'express4';
+import request from 'supertest';
+import { createVerifier, RevocationList, type Verifier } from '@tokenward/core';
+import { requireAnyScope, requireScopes, tokenward, type TokenwardOptions } from '@tokenward/express';
+import { makeKey, type TestKey } from '../../../test/support/keys';
+import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { mint } from '../../../test/support/tokens';
+import { rawRequest } from '../../../test/support/raw-http';
+
+// Express 4 and 5 differ in routing and in how they treat returned promises; the adapter must
+// behave the same on both.
+const flavours = [
+  ['Express 5', express5 as unknown as typeof express5],
+  ['Express 4', express4 as unknown as typeof express5],
+] as const;
+
+let key: TestKey;
+let jwks: JwksServer;
+const audience = 'https://api.example.com';
+
+beforeAll(async () => {
+  key = makeKey('RS256', 'k1');
+  jwks = await startJwksServer([key.jwk]);
+});
+afterAll(() => jwks.close());
+
+const token = (claims: Record<string, unknown> = {}) => mint(key, { issuer: jwks.issuer, audience }, { claims });
+
+describe.each(flavours)('%s', (_name, express) => {
+  function app(options: Partial<TokenwardOptions> = {}) {
+    const app = express();
+    app.use('/api', tokenward({ issuer: jwks.issuer, audience, ...options }));
+    app.get('/api/me', (req, res) => {
+      res.json({ user: req.auth?.subject ?? null, scopes: [...(req.auth?.scopes ?? [])], kid: req.auth?.header.kid, iss: req.auth?.claims.iss });
+    });
+    app.get('/api/messages', requireScopes('read:messages'), (req, res) => {
+      res.json({ user: req.auth?.subject });
+    });
+    app.get('/api/both', requireScopes('read:messages', 'write:messages'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    app.get('/api/any', requireAnyScope('admin', 'read:messages'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    return app;
+  }
+
+  describe('a valid token', () => {
+    test('passes and sets req.auth with subject, scopes, header and claims', async () => {
+      const res = await request(app()).get('/api/me').set('Authorization', `Bearer ${token({ scope: 'read:messages write:messages' })}`).expect(200);
+      expect(res.body).toEqual({ user: 'user-42', scopes: ['read:messages', 'write:messages'], kid: 'k1', iss: jwks.issuer });
+    });
+
+    test('passes requireScopes when every scope is granted and requireAnyScope when one is', async () => {
+      const both = token({ scope: 'read:messages write:messages' });
+      await request(app()).get('/api/both').set('Authorization', `Bearer ${both}`).expect(200);
+      await request(app()).get('/api/any').set('Authorization', `Bearer ${token({ scope: 'read:messages' })}`).expect(200);
+    });
+
+    test('is accepted with a lowercase scheme', async () => {
+      await request(app()).get('/api/messages').set('Authorization', `bearer ${token()}`).expect(200, { user: 'user-42' });
+    });
+  });
+
+  describe('rejections are answered with RFC 6750 status, challenge and JSON body', () => {
+    test('no credentials: 401 with a bare challenge', async () => {
+      const res = await request(app()).get('/api/me').expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
+    });
+
+    test('another scheme (Basic): 401 with a bare challenge', async () => {
+      const res = await request(app()).get('/api/me').set('Authorization', 'Basic dXNlcjpwYXNz').expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+    });
+
+    test('an invalid token: 401 invalid_token', async () => {
+      const res = await request(app()).get('/api/me').set('Authorization', `Bearer ${token({ exp: 1000, iat: 900 })}`).expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="Token expired"');
+      expect(res.body).toEqual({ error: 'invalid_token', error_description: 'Token expired' });
+    });
+
+    test('a missing scope: 403 insufficient_scope naming the scope', async () => {
+      const res = await request(app()).get('/api/both').set('Authorization', `Bearer ${token()}`).expect(403);
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"',
+      );
+      expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'Token lacks the required scope' });
+      await request(app()).get('/api/any').set('Authorization', `Bearer ${token({ scope: 'write:messages' })}`).expect(403);
+    });
+
+    test('two Authorization headers: 400 invalid_request', async () => {
+      const server = app().listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const { status, headers } = await rawRequest(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, '/api/me', [
+          ['Authorization', `Bearer ${token()}`],
+          ['Authorization', `Bearer ${token()}`],
+        ]);
+        expect(status).toBe(400);
+        expect(headers['www-authenticate']).toBe(
+          'Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"',
+        );
+      } finally {
+        server.close();
+      }
+    });
+
+    test('a custom realm is used in every challenge', async () => {
+      const res = await request(app({ realm: 'messages' })).get('/api/me').expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="messages"');
+    });
+
+    test('a response never carries a stack, a path or the token', async () => {
+      const bad = `${token()}x`;
+      const res = await request(app()).get('/api/me').set('Authorization', `Bearer ${bad}`).expect(401);
+      const text = JSON.stringify(res.body) + String(res.headers['www-authenticate']);
+      expect(text).not.toMatch(/at |\.ts|\.js|node_modules/);
+      expect(text).not.toContain(bad.slice(0, 20));
+    });
+  });
+
+  describe('a key source that is down', () => {
+    test('answers 503 with Retry-After and no challenge', async () => {
+      const down = await startJwksServer([key.jwk]);
+      down.setMode('error');
+      try {
+        const tokenFromDown = mint(key, { issuer: down.issuer, audience });
+        const res = await request(app({ issuer: down.issuer })).get('/api/me').set('Authorization', `Bearer ${tokenFromDown}`).expect(503);
+        expect(res.headers['retry-after']).toBe('30');
+        expect(res.headers['www-authenticate']).toBeUndefined();
+        expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: 'Signing keys are temporarily unavailable' });
+      } finally {
+        await down.close();
+      }
+    });
+  });
+
+  describe('optional authentication (credentialsRequired: false)', () => {
+    test('lets a request without credentials through with req.auth unset', async () => {
+      await request(app({ credentialsRequired: false })).get('/api/me').expect(200, { user: null, scopes: [] });
+    });
+
+    test('still refuses a bad token', async () => {
+      await request(app({ credentialsRequired: false })).get('/api/me').set('Authorization', 'Bearer a.b.c').expect(401);
+    });
+
+    test('requireScopes on an anonymous request is a 401, not a 403', async () => {
+      const res = await request(app({ credentialsRequired: false })).get('/api/messages').expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+    });
+  });
+
+  describe('passErrorsToNext', () => {
+    test('hands the error to the app error handler with status, headers and reason', async () => {
+      const application = express();
+      application.use(tokenward({ issuer: jwks.issuer, audience, passErrorsToNext: true }));
+      application.get('/x', requireScopes('admin'), (_req, res) => {
+        res.json({ ok: true });
+      });
+      application.use((err: { status: number; headers: Record<string, string>; reason: string }, _req: unknown, res: express5.Response, _next: unknown) => {
+        res.status(err.status).set(err.headers).json({ mine: err.reason });
+      });
+      const missing = await request(application).get('/x').expect(401, { mine: 'credentials_missing' });
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+      await request(application).get('/x').set('Authorization', `Bearer ${token()}`).expect(403, { mine: 'insufficient_scope' });
+    });
+
+    test("Express's own error handler sends the status and challenge and no stack, even outside production", async () => {
+      const previous = process.env.NODE_ENV;
+      process.env.NODE_ENV = 'development';
+      try {
+        const application = express();
+        application.set('env', 'development');
+        application.use(tokenward({ issuer: jwks.issuer, audience, passErrorsToNext: true }));
+        application.get('/x', (_req, res) => {
+          res.json({ ok: true });
+        });
+        const res = await request(application).get('/x').set('Authorization', 'Bearer a.b.c').expect(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="Token is not a compact JWS"');
+        expect(res.text).not.toMatch(/\bat .*\(|node_modules|\.ts:/);
+      } finally {
+        process.env.NODE_ENV = previous;
+      }
+    });
+  });
+
+  describe('requireScopes without tokenward() in front', () => {
+    test('fails closed with 401', async () => {
+      const application = express();
+      application.get('/x', requireScopes('read:messages'), (_req, res) => {
+        res.json({ ok: true });
+      });
+      await request(application).get('/x').expect(401);
+    });
+  });
+
+  describe('an existing verifier', () => {
+    test('is used as is, revocation list included', async () => {
+      const revocation = new RevocationList();
+      const verifier: Verifier = createVerifier({ issuer: jwks.issuer, audience, revocation });
+      const application = express();
+      application.use(tokenward(verifier));
+      application.get('/x', (req, res) => {
+        res.json({ user: req.auth?.subject });
+      });
+      const jwt = token();
+      await request(application).get('/x').set('Authorization', `Bearer ${jwt}`).expect(200, { user: 'user-42' });
+      revocation.revokeSubject('user-42', { before: Math.floor(Date.now() / 1000) + 1 });
+      const res = await request(application).get('/x').set('Authorization', `Bearer ${jwt}`).expect(401);
+      expect(res.body.error_description).toBe('Token revoked');
+    });
+  });
+});

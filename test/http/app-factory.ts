@@ -1,0 +1,25 @@
+/**
+ * The contract between the shared HTTP suite (test/http/*.test.ts) and one app per adapter
+ * (test/http/apps/*.ts). Every app exposes the same routes, built in its framework's own idiom:
+ *
+ *   GET /public    no authentication at all                    200 { ok: true }
+ *   GET /optional  optional authentication                     200 { user: subject | null }
+ *   GET /me        any valid token                             200 { user: subject, scopes: [...sorted] }
+ *   GET /messages  all of: read:messages                       200 { user: subject }
+ *   GET /both      all of: read:messages, write:messages       200 { user: subject }
+ *   GET /any       any of: admin, read:messages                200 { user: subject }
+ *   GET /admin     all of: admin                               200 { user: subject }
+ *
+ * Rejections are whatever the adapter produces by default; the suite asserts they are identical.
+ */
+import type { Server } from 'node:http';
+import type { VerifierOptions } from '@tokenward/core';
+
+export interface SuiteApp {
+  /** `http://127.0.0.1:PORT`, already listening. */
+  baseUrl: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export type CreateSuiteApp = (options: VerifierOptions) => Promise<SuiteApp>;

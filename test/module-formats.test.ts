@@ -1,0 +1,64 @@
+/**
+ * The built packages (dist/) load and work from both an ESM `import` and a CommonJS `require`,
+ * in a separate Node process resolving them by name as a consumer would. Run after `pnpm build`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { makeKey, type TestKey } from './support/keys';
+import { startJwksServer, type JwksServer } from './support/jwks-server';
+import { mint } from './support/tokens';
+
+const run = promisify(execFile);
+const root = join(__dirname, '..');
+const audience = 'https://api.example.com';
+
+let key: TestKey;
+let jwks: JwksServer;
+beforeAll(async () => {
+  for (const pkg of ['core', 'express']) {
+    if (!existsSync(join(root, 'packages', pkg, 'dist', 'cjs', 'index.js'))) throw new Error(`packages/${pkg} is not built: run pnpm build first`);
+  }
+  key = makeKey('ES256', 'k1');
+  jwks = await startJwksServer([key.jwk]);
+});
+afterAll(() => jwks.close());
+
+// The child verifies a real token against the real JWKS server, then prints the subject.
+const coreProgram = (load: string) => `
+  ${load}
+  const verifier = createVerifier({ issuer: process.env.ISSUER, audience: process.env.AUDIENCE });
+  verifier.verify(process.env.TOKEN).then((t) => console.log(t.subject), (e) => { console.error(e.reason); process.exit(1); });
+`;
+
+// The child serves an Express app protected by tokenward and calls it with and without the token.
+const expressProgram = (load: string) => `
+  ${load}
+  const app = express();
+  app.use(tokenward({ issuer: process.env.ISSUER, audience: process.env.AUDIENCE }));
+  app.get('/', (req, res) => res.json({ user: req.auth.subject }));
+  const server = app.listen(0, '127.0.0.1', async () => {
+    const url = 'http://127.0.0.1:' + server.address().port + '/';
+    const ok = await fetch(url, { headers: { authorization: 'Bearer ' + process.env.TOKEN } });
+    const denied = await fetch(url);
+    console.log((await ok.json()).user, denied.status, denied.headers.get('www-authenticate'));
+    server.close();
+  });
+`;
+
+const cases = [
+  ['core', 'CommonJS', coreProgram("const { createVerifier } = require('@tokenward/core');")],
+  ['core', 'ESM', coreProgram("const { createVerifier } = await import('@tokenward/core');")],
+  ['express', 'CommonJS', expressProgram("const express = require('express'); const { tokenward } = require('@tokenward/express');")],
+  ['express', 'ESM', expressProgram("const { default: express } = await import('express'); const { tokenward } = await import('@tokenward/express');")],
+] as const;
+
+describe('the built packages', () => {
+  test.each(cases)('@tokenward/%s works from %s', async (pkg, format, program) => {
+    const env = { ...process.env, ISSUER: jwks.issuer, AUDIENCE: audience, TOKEN: mint(key, { issuer: jwks.issuer, audience }) };
+    const args = format === 'ESM' ? ['--input-type=module', '-e', program] : ['--input-type=commonjs', '-e', program];
+    const { stdout } = await run(process.execPath, args, { cwd: join(root, 'packages', pkg), env });
+    expect(stdout.trim()).toBe(pkg === 'core' ? 'user-42' : 'user-42 401 Bearer realm="api"');
+  });
+});
