@@ -1,6 +1,8 @@
 /**
  * A request written byte for byte on a socket, for what HTTP clients refuse to send: the same
  * header twice, for one. Returns the status, the headers (lower-cased names) and the body.
+ * The socket is written, not ended: a half-closed client may see its request dropped, so the
+ * server ends the exchange (Connection: close).
  */
 import { connect } from 'node:net';
 
@@ -14,7 +16,7 @@ export function rawRequest(baseUrl: string, path: string, headers: Array<[string
   const { hostname, port } = new URL(baseUrl);
   const head = [`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
   return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.end(`${head.join('\r\n')}\r\n\r\n`));
+    const socket = connect(Number(port), hostname, () => socket.write(`${head.join('\r\n')}\r\n\r\n`));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);

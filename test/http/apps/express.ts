@@ -1,0 +1,40 @@
+/** The shared suite's routes on Express with @tokenward/express (see ../app-factory.ts). */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { requireAnyScope, requireScopes, tokenward } from '@tokenward/express';
+import { createVerifier } from '@tokenward/core';
+import type { CreateSuiteApp } from '../app-factory';
+
+export const createApp: CreateSuiteApp = async (options) => {
+  const verifier = createVerifier(options);
+  const app = express();
+  app.get('/public', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/optional', tokenward(verifier, { credentialsRequired: false }), (req, res) => {
+    res.json({ user: req.auth?.subject ?? null });
+  });
+  app.use(tokenward(verifier));
+  app.get('/me', (req, res) => {
+    res.json({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort() });
+  });
+  app.get('/messages', requireScopes('read:messages'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/both', requireScopes('read:messages', 'write:messages'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/any', requireAnyScope('admin', 'read:messages'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/admin', requireScopes('admin'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};

@@ -1,0 +1,248 @@
+/**
+ * One HTTP-level suite, run unchanged against every adapter (Express, Fastify, Nest on Express,
+ * Nest on Fastify). Each case asserts status, WWW-Authenticate (or Retry-After) and body, and the
+ * last block checks that all adapters answered every case byte-for-byte alike.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { RevocationList, TokenwardError, type Reason } from '@tokenward/core';
+import type { CreateSuiteApp, SuiteApp } from './app-factory';
+import { makeKey, type TestKey } from '../support/keys';
+import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { json, mint, now, signInput } from '../support/tokens';
+import { rawRequest, type RawResponse } from '../support/raw-http';
+
+const audience = 'https://api.example.com';
+const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, 'apps', `${name}.ts`)));
+
+let rs: TestKey;
+let es: TestKey;
+let ps: TestKey;
+let ed: TestKey;
+let attacker: TestKey;
+let jwks: JwksServer;
+let down: JwksServer;
+
+beforeAll(async () => {
+  rs = makeKey('RS256', 'rs');
+  es = makeKey('ES256', 'es');
+  ps = makeKey('PS256', 'ps');
+  ed = makeKey('EdDSA', 'ed');
+  attacker = makeKey('RS256', 'rs');
+  jwks = await startJwksServer([rs.jwk, es.jwk, ps.jwk, ed.jwk]);
+  down = await startJwksServer([rs.jwk]);
+  down.setMode('error');
+});
+afterAll(async () => {
+  await jwks.close();
+  await down.close();
+});
+
+const issuance = () => ({ issuer: jwks.issuer, audience });
+const token = (claims: Record<string, unknown> = {}, key: TestKey = rs, header: Record<string, unknown> = {}) => mint(key, issuance(), { claims, header });
+const bearer = (value: string): Array<[string, string]> => [['Authorization', `Bearer ${value}`]];
+
+/** A hand-built token: header and claims as given, signature from `sign` (default: none). */
+function forged(header: Record<string, unknown>, claims: Record<string, unknown>, signature = ''): string {
+  return `${json(header)}.${json(claims)}.${signature}`;
+}
+const validClaims = () => ({ iss: jwks.issuer, aud: audience, sub: 'user-42', iat: now(), exp: now() + 300, scope: 'read:messages' });
+
+interface Case {
+  name: string;
+  path: string;
+  headers: () => Array<[string, string]>;
+  status: number;
+  /** A reason: the rejection must be exactly that error's challenge and body. */
+  reason?: Reason;
+  scope?: string;
+  body?: unknown;
+}
+
+const cases: Case[] = [
+  // Valid tokens and public/optional routes.
+  { name: 'a valid RS256 token reaches a protected route', path: '/me', headers: () => bearer(token({ scope: 'write:messages read:messages' })), status: 200, body: { user: 'user-42', scopes: ['read:messages', 'write:messages'] } },
+  { name: 'a valid ES256 token is accepted', path: '/messages', headers: () => bearer(token({}, es)), status: 200, body: { user: 'user-42' } },
+  { name: 'a valid PS256 token is accepted', path: '/messages', headers: () => bearer(token({}, ps)), status: 200, body: { user: 'user-42' } },
+  { name: 'a valid EdDSA token is accepted', path: '/messages', headers: () => bearer(token({}, ed)), status: 200, body: { user: 'user-42' } },
+  { name: 'a public route needs no token', path: '/public', headers: () => [], status: 200, body: { ok: true } },
+  { name: 'a public route ignores a broken token', path: '/public', headers: () => bearer('x.y.z'), status: 200, body: { ok: true } },
+  { name: 'an optional route without credentials sees no user', path: '/optional', headers: () => [], status: 200, body: { user: null } },
+  { name: 'an optional route with a valid token sees the user', path: '/optional', headers: () => bearer(token()), status: 200, body: { user: 'user-42' } },
+  { name: 'an optional route still refuses a bad token', path: '/optional', headers: () => bearer(token({ exp: now() - 3600, iat: now() - 3700 })), status: 401, reason: 'token_expired' },
+
+  // Credentials: missing, other schemes, malformed, several.
+  { name: 'no Authorization header gets a bare challenge', path: '/me', headers: () => [], status: 401, reason: 'credentials_missing' },
+  { name: 'a Basic Authorization header gets a bare challenge', path: '/me', headers: () => [['Authorization', 'Basic dXNlcjpwYXNz']], status: 401, reason: 'credentials_missing' },
+  { name: 'a lowercase bearer scheme is accepted', path: '/messages', headers: () => [['Authorization', `bearer ${token()}`]], status: 200, body: { user: 'user-42' } },
+  { name: 'Bearer without a token is a bad request', path: '/me', headers: () => [['Authorization', 'Bearer']], status: 400, reason: 'authorization_malformed' },
+  { name: 'a token with characters outside b64token is a bad request', path: '/me', headers: () => [['Authorization', 'Bearer abc$def']], status: 400, reason: 'authorization_malformed' },
+  { name: 'two Authorization headers are a bad request', path: '/me', headers: () => [...bearer(token()), ...bearer(token())], status: 400, reason: 'multiple_credentials' },
+  { name: 'two tokens in one header are a bad request', path: '/me', headers: () => [['Authorization', `Bearer ${token()}, Bearer ${token()}`]], status: 400, reason: 'multiple_credentials' },
+  { name: 'a query-string token is ignored by default', path: `/me?access_token=TOKEN`, headers: () => [], status: 401, reason: 'credentials_missing' },
+
+  // Attack classes over HTTP.
+  { name: 'alg none is refused', path: '/me', headers: () => bearer(forged({ alg: 'none', kid: 'rs' }, validClaims())), status: 401, reason: 'token_malformed' },
+  { name: 'alg none with a junk signature is refused', path: '/me', headers: () => bearer(forged({ alg: 'none', kid: 'rs' }, validClaims(), 'AAAA')), status: 401, reason: 'alg_not_allowed' },
+  {
+    name: 'HS256 keyed with the RSA public key is refused',
+    path: '/me',
+    headers: () => {
+      const input = `${json({ alg: 'HS256', kid: 'rs' })}.${json(validClaims())}`;
+      return bearer(`${input}.${signInput('HS256', Buffer.from(rs.publicKey.export({ type: 'spki', format: 'pem' }) as string), input)}`);
+    },
+    status: 401,
+    reason: 'alg_not_allowed',
+  },
+  {
+    name: 'a key embedded in the jwk header is never used',
+    path: '/me',
+    headers: () => bearer(mint(attacker, issuance(), { header: { jwk: attacker.jwk } })),
+    status: 401,
+    reason: 'key_reference_header',
+  },
+  { name: 'a key signed by an impostor under a published kid is refused', path: '/me', headers: () => bearer(mint(attacker, issuance())), status: 401, reason: 'signature_invalid' },
+  { name: 'an unknown crit extension is refused', path: '/me', headers: () => bearer(token({}, rs, { crit: ['exp'], exp: 1 })), status: 401, reason: 'crit_unsupported' },
+  { name: 'the psychic ES256 signature (r = s = 0) is refused', path: '/me', headers: () => bearer(`${token({}, es).split('.').slice(0, 2).join('.')}.${Buffer.alloc(64).toString('base64url')}`), status: 401, reason: 'signature_invalid' },
+  { name: 'padding inside the token breaks the b64token syntax', path: '/me', headers: () => bearer(token().replace('.', '=.')), status: 400, reason: 'authorization_malformed' },
+  { name: 'padding after the signature is refused', path: '/me', headers: () => bearer(`${token()}=`), status: 401, reason: 'token_malformed' },
+  { name: 'a five-segment JWE is refused', path: '/me', headers: () => bearer('eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d'), status: 401, reason: 'token_encrypted' },
+  { name: 'an oversized token is refused', path: '/me', headers: () => bearer(token({ filler: 'x'.repeat(9000) })), status: 401, reason: 'token_too_large' },
+  { name: 'a kid that is not a string is refused', path: '/me', headers: () => bearer(token({}, rs, { kid: 7 })), status: 401, reason: 'kid_invalid' },
+  { name: 'an unknown kid is refused', path: '/me', headers: () => bearer(token({}, rs, { kid: 'nobody' })), status: 401, reason: 'unknown_kid' },
+  {
+    name: 'a flipped bit in the payload is refused',
+    path: '/me',
+    headers: () => {
+      const [h, p, s] = token().split('.') as [string, string, string];
+      const flipped = Buffer.from(p, 'base64url');
+      const inJti = flipped.indexOf('"jti":"') + 8;
+      flipped[inJti] = (flipped[inJti] as number) ^ 1;
+      return bearer(`${h}.${flipped.toString('base64url')}.${s}`);
+    },
+    status: 401,
+    reason: 'signature_invalid',
+  },
+  { name: 'an expired token is refused', path: '/me', headers: () => bearer(token({ exp: now() - 3600, iat: now() - 3700 })), status: 401, reason: 'token_expired' },
+  { name: 'a token without exp is refused', path: '/me', headers: () => bearer(mint(rs, issuance(), { replaceClaims: true, claims: { iss: jwks.issuer, aud: audience, sub: 'user-42' } })), status: 401, reason: 'exp_missing' },
+  { name: 'a string exp is refused', path: '/me', headers: () => bearer(token({ exp: String(now() + 300) })), status: 401, reason: 'claim_invalid' },
+  { name: 'a token not valid yet is refused', path: '/me', headers: () => bearer(token({ nbf: now() + 3600 })), status: 401, reason: 'token_not_yet_valid' },
+  { name: 'a token issued in the future is refused', path: '/me', headers: () => bearer(token({ iat: now() + 3600, exp: now() + 3900 })), status: 401, reason: 'iat_in_future' },
+  { name: 'a token living longer than the cap is refused', path: '/me', headers: () => bearer(token({ exp: now() + 2 * 86400 })), status: 401, reason: 'lifetime_exceeded' },
+  { name: 'another issuer is refused', path: '/me', headers: () => bearer(token({ iss: 'https://evil.example.com/' })), status: 401, reason: 'issuer_mismatch' },
+  { name: 'another audience is refused', path: '/me', headers: () => bearer(token({ aud: 'https://other.example.com' })), status: 401, reason: 'audience_mismatch' },
+
+  // Scopes.
+  { name: 'a missing scope is a 403 naming it', path: '/admin', headers: () => bearer(token()), status: 403, reason: 'insufficient_scope', scope: 'admin' },
+  { name: 'a scope prefix never satisfies the scope', path: '/messages', headers: () => bearer(token({ scope: 'read:messagesx read:messages:all read' })), status: 403, reason: 'insufficient_scope', scope: 'read:messages' },
+  { name: 'all-of needs every scope', path: '/both', headers: () => bearer(token({ scope: 'read:messages' })), status: 403, reason: 'insufficient_scope', scope: 'read:messages write:messages' },
+  { name: 'all-of passes with every scope', path: '/both', headers: () => bearer(token({ scope: 'write:messages read:messages' })), status: 200, body: { user: 'user-42' } },
+  { name: 'any-of passes with one scope', path: '/any', headers: () => bearer(token({ scope: 'admin' })), status: 200, body: { user: 'user-42' } },
+  { name: 'any-of needs at least one', path: '/any', headers: () => bearer(token({ scope: 'write:messages' })), status: 403, reason: 'insufficient_scope', scope: 'admin read:messages' },
+  { name: 'scopes from a permissions array count', path: '/admin', headers: () => bearer(token({ scope: undefined, permissions: ['admin'] })), status: 200, body: { user: 'user-42' } },
+];
+
+/** What a rejection with `reason` must look like on the wire. */
+function expectRejection(res: RawResponse | Response, reason: Reason, scope?: string): void {
+  const expected = new TokenwardError(reason, { realm: 'api', scope });
+  const get = (name: string) => (res instanceof Response ? res.headers.get(name) ?? undefined : res.headers[name]);
+  expect(get('www-authenticate')).toBe(expected.wwwAuthenticate);
+  if (expected.status === 503) expect(get('retry-after')).toBe('30');
+  expect(get('cache-control')).toBe('no-store');
+}
+
+async function send(app: SuiteApp, c: Case): Promise<{ status: number; headers: Record<string, string | undefined>; body: unknown }> {
+  const path = c.path.replace('TOKEN', token());
+  const res = await rawRequest(app.baseUrl, path, c.headers());
+  let body: unknown = res.body;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+// Every adapter's answers, kept to compare across adapters at the end.
+const answers = new Map<string, Map<string, unknown>>();
+
+describe.each(adapters)('the %s adapter', (adapter) => {
+  let app: SuiteApp;
+  let outage: SuiteApp;
+  let revocation: RevocationList;
+  const seen = new Map<string, unknown>();
+
+  beforeAll(async () => {
+    const { createApp } = (await import(`./apps/${adapter}`)) as { createApp: CreateSuiteApp };
+    revocation = new RevocationList();
+    app = await createApp({ issuer: jwks.issuer, audience, revocation });
+    outage = await createApp({ issuer: down.issuer, audience });
+    answers.set(adapter, seen);
+  });
+  afterAll(async () => {
+    await app.close();
+    await outage.close();
+  });
+
+  test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const res = await send(app, c);
+    expect(res.status).toBe(c.status);
+    if (c.reason !== undefined) {
+      const expected = new TokenwardError(c.reason, { realm: 'api', scope: c.scope });
+      expect(res.headers['www-authenticate']).toBe(expected.wwwAuthenticate);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual(expected.body);
+    } else {
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(res.body).toEqual(c.body);
+    }
+    seen.set(c.name, { status: res.status, challenge: res.headers['www-authenticate'], body: res.body });
+  });
+
+  test('a token revoked by jti is refused while others pass', async () => {
+    const jti = `revoked-${adapter}`;
+    const revoked = token({ jti });
+    const other = token({ jti: `kept-${adapter}` });
+    expect((await rawRequest(app.baseUrl, '/me', bearer(revoked))).status).toBe(200);
+    revocation.revoke({ jti, expiresAt: now() + 300 });
+    const res = await rawRequest(app.baseUrl, '/me', bearer(revoked));
+    expect(res.status).toBe(401);
+    expectRejection(res, 'token_revoked');
+    expect(JSON.parse(res.body)).toEqual(new TokenwardError('token_revoked').body);
+    expect((await rawRequest(app.baseUrl, '/me', bearer(other))).status).toBe(200);
+  });
+
+  test('a subject logged out everywhere is refused', async () => {
+    const sub = `user-${adapter}`;
+    const before = token({ sub, iat: now() - 10 });
+    revocation.revokeSubject(sub);
+    const res = await rawRequest(app.baseUrl, '/me', bearer(before));
+    expect(res.status).toBe(401);
+    expectRejection(res, 'token_revoked');
+  });
+
+  test('a key source that is down yields 503 with Retry-After, never 500', async () => {
+    const res = await rawRequest(outage.baseUrl, '/me', bearer(mint(rs, { issuer: down.issuer, audience })));
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('30');
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(res.body)).toEqual({ error: 'temporarily_unavailable', error_description: 'Signing keys are temporarily unavailable' });
+  });
+});
+
+describe('all adapters', () => {
+  test('are exercised by this suite', () => {
+    expect(adapters).toContain('express');
+  });
+
+  test('answered every case identically', () => {
+    const [first, ...rest] = [...answers.entries()];
+    if (first === undefined) return;
+    for (const [name, seen] of rest) {
+      for (const [caseName, answer] of first[1]) {
+        expect({ adapter: name, case: caseName, answer: seen.get(caseName) }).toEqual({ adapter: name, case: caseName, answer });
+      }
+    }
+  });
+});
