@@ -31,7 +31,6 @@ const REASONS = {
   typ_invalid: { status: 401, code: 'invalid_token', description: 'Token type not accepted' },
   kid_invalid: { status: 401, code: 'invalid_token', description: 'Token key id is invalid' },
   // Keys and signature.
-  issuer_unknown: { status: 401, code: 'invalid_token', description: 'Token issuer not accepted' },
   unknown_kid: { status: 401, code: 'invalid_token', description: 'No key found for the token' },
   kid_ambiguous: { status: 401, code: 'invalid_token', description: 'Token key id is ambiguous' },
   key_mismatch: { status: 401, code: 'invalid_token', description: 'Token algorithm does not match its key' },

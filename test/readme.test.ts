@@ -1,0 +1,15 @@
+/** The README's tables are the documentation users read: they must follow the code. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { reasons } from '@tokenward/core';
+
+const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+
+describe('the README error table', () => {
+  test.each(Object.entries(reasons))('documents %s with its status and description', (reason, spec) => {
+    const row = readme.split('\n').find((line) => line.startsWith(`| \`${reason}\` |`));
+    expect(row).toBeDefined();
+    expect(row).toContain(`| ${spec.status} |`);
+    expect(row).toContain(spec.description);
+  });
+});
