@@ -9,6 +9,7 @@
  * - on failure the last good set keeps serving for `maxStale` past its freshness (stale-if-error);
  * - a kid gone from a successfully fetched set stops verifying at once.
  */
+import { KeyObject } from 'node:crypto';
 import { importJWK, type CryptoKey } from 'jose';
 import { TokenwardError } from '../errors.js';
 import type { EventListener, KeySourceFailure } from '../events.js';
@@ -52,17 +53,18 @@ const ACCEPT = 'application/jwk-set+json, application/json';
 
 /** A verification key from the set, with its imported form per algorithm. */
 export class KeyEntry {
-  private readonly imported = new Map<string, Promise<CryptoKey>>();
+  private readonly imported = new Map<string, Promise<KeyObject>>();
   constructor(readonly vetted: VettedJwk) {}
 
   get kid(): string | undefined {
     return this.vetted.kid;
   }
 
-  import(alg: string): Promise<CryptoKey> {
+  /** jose checks the JWK against the algorithm and imports it once; node:crypto then uses it. */
+  import(alg: string): Promise<KeyObject> {
     let key = this.imported.get(alg);
     if (key === undefined) {
-      key = importJWK(this.vetted.jwk, alg) as Promise<CryptoKey>;
+      key = (importJWK(this.vetted.jwk, alg) as Promise<CryptoKey>).then((cryptoKey) => KeyObject.from(cryptoKey));
       this.imported.set(alg, key);
     }
     return key;
