@@ -58,6 +58,7 @@ export function vetJwk(value: unknown, algorithms: ReadonlySet<string>): VettedJ
     const bits = modulusBits(n);
     if (bits < MIN_RSA_BITS) return 'rsa_too_small';
     if (bits > MAX_RSA_BITS) return 'rsa_too_large';
+    if (!isSaneExponent(e)) return 'members_invalid';
     jwk = { kty, n, e };
   } else if (kty === 'EC') {
     const { crv, x, y } = key;
@@ -98,6 +99,15 @@ export function keyFitsAlgorithm(key: VettedJwk, alg: string): boolean {
 
 function isB64url(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length < 8192 && B64URL.test(value);
+}
+
+// An RSA public exponent must be odd and greater than 1 (e = 1 makes every "signature" valid);
+// past 64 bits it is no key anyone generates, only a way to make verification slow.
+function isSaneExponent(e: string): boolean {
+  const bytes = Buffer.from(e, 'base64url');
+  let value = 0n;
+  for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+  return value >= 3n && value % 2n === 1n && value < 1n << 64n;
 }
 
 function modulusBits(n: string): number {
