@@ -3,14 +3,13 @@
  * and most hostile first: shape and size (no parsing), header policy, issuer among ours (before
  * any network), key by kid from that issuer's JWKS, signature (jose), claims, revocation, scopes.
  */
-import type { KeyObject } from 'node:crypto';
 import { checkClaims, type ClaimsPolicy } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
 import { isTokenwardError, TokenwardError } from './errors.js';
 import { emitter, type EventListener } from './events.js';
 import { extractBearer, type BearerRequest } from './extract.js';
 import { decodeJsonObject, parseHeader, splitCompact, type HeaderPolicy } from './jws/compact.js';
-import { verifySignature } from './jws/signature.js';
+import { verifyJws } from './jws/verify.js';
 import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
 import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
 import { authorizeToken, checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
@@ -195,16 +194,7 @@ class JwtVerifier implements Verifier {
     if (keys === undefined) throw new TokenwardError('issuer_mismatch');
     const key = await keys.getKey(header.kid, header.alg);
 
-    let keyObject: KeyObject;
-    try {
-      keyObject = await key.import(header.alg);
-    } catch (cause) {
-      throw new TokenwardError('key_mismatch', { cause });
-    }
-    const signingInput = Buffer.from(token.slice(0, parts.header.length + 1 + parts.payload.length), 'latin1');
-    if (!verifySignature(header.alg, keyObject, signingInput, Buffer.from(parts.signature, 'base64url'))) {
-      throw new TokenwardError('signature_invalid');
-    }
+    await verifyJws(token, parts, header.alg, key);
 
     const now = this.clock() / 1000;
     const claims = checkClaims(payload, this.claimsPolicy, now);
