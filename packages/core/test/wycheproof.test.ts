@@ -136,6 +136,7 @@ describe.each(['json_web_signature_test.json', 'json_web_key_test.json'])('Wyche
       if (c.test.result === 'valid' && policy !== undefined) departures[policy] = (departures[policy] ?? 0) + 1;
     }
     expect(departures).toEqual(DEPARTURES[file]);
+    for (const policy of Object.keys(departures)) expect(POLICY[policy]).toEqual(expect.any(String));
   });
 });
 
