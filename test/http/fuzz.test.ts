@@ -1,0 +1,77 @@
+/**
+ * Arbitrary Authorization headers and tokens sent over real HTTP to every adapter at once
+ * (seeded: FUZZ_SEED, FUZZ_RUNS). No answer may be a 5xx (the key server is up), and all
+ * adapters must answer each input identically: status, challenge and body.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { CreateSuiteApp, SuiteApp } from './app-factory';
+import { makeKey, type TestKey } from '../support/keys';
+import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { mint } from '../support/tokens';
+import { rawRequest } from '../support/raw-http';
+
+fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261122), numRuns: Number(process.env.FUZZ_RUNS ?? 60), endOnFailure: true });
+
+const audience = 'https://api.example.com';
+const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, 'apps', `${name}.ts`)));
+let key: TestKey;
+let jwks: JwksServer;
+const apps: SuiteApp[] = [];
+
+beforeAll(async () => {
+  key = makeKey('ES256', 'es');
+  jwks = await startJwksServer([key.jwk]);
+  for (const adapter of adapters) {
+    const { createApp } = (await import(`./apps/${adapter}`)) as { createApp: CreateSuiteApp };
+    apps.push(await createApp({ issuer: jwks.issuer, audience }));
+  }
+});
+afterAll(async () => {
+  await Promise.all(apps.map((app) => app.close()));
+  await jwks.close();
+});
+
+// What an HTTP client can put in a header value: visible ASCII and spaces, no CR/LF.
+const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 600 });
+
+async function answers(path: string, headers: Array<[string, string]>) {
+  return Promise.all(
+    apps.map(async (app) => {
+      const res = await rawRequest(app.baseUrl, path, headers);
+      return { status: res.status, challenge: res.headers['www-authenticate'], body: res.body };
+    }),
+  );
+}
+
+function expectSameAndNo5xx(results: Array<{ status: number; challenge?: string; body: string }>): void {
+  for (const result of results) {
+    expect(result.status).toBeLessThan(500);
+    expect(result).toEqual(results[0]);
+  }
+}
+
+describe('every adapter, on arbitrary input', () => {
+  test('answers arbitrary Authorization values alike and never with a 5xx', async () => {
+    const value = fc.oneof(headerText, headerText.map((s) => `Bearer ${s}`), headerText.map((s) => `bearer  ${s.replace(/ /g, '')}`));
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { minLength: 0, maxLength: 3 }), async (values) => {
+        expectSameAndNo5xx(await answers('/messages', values.map((v) => ['Authorization', v] as [string, string])));
+      }),
+    );
+  });
+
+  test('answers valid tokens with altered characters alike and never with a 5xx', async () => {
+    const token = mint(key, { issuer: jwks.issuer, audience });
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/~';
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(...alphabet.split('')), async (index, char) => {
+        const altered = token.slice(0, index) + char + token.slice(index + 1);
+        const results = await answers('/messages', [['Authorization', `Bearer ${altered}`]]);
+        expectSameAndNo5xx(results);
+        if (altered !== token) expect(results[0]?.status).not.toBe(200);
+      }),
+    );
+  });
+});
