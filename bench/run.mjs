@@ -1,0 +1,273 @@
+// tokenward side by side with its peers, in one run: `pnpm bench` (full, ~10 min) or
+// `pnpm bench -- --smoke` (seconds; CI runs it to check the benchmark works, never for timing).
+//
+// Micro: verifies per second in this process, RS256/PS256/ES256/EdDSA, for one repeated token and
+// for 20,000 distinct tokens, against jose.jwtVerify with the same checks and a bare node:crypto
+// signature verify of the same bytes (the floor of the work).
+// HTTP: each server in its own process (server.mjs), autocannon in this one, all on 127.0.0.1,
+// fixed duration and connections, variants interleaved within each round so that drift hits all
+// alike; medians over rounds. Writes RESULTS.md and results.svg next to this file.
+import { spawn } from 'node:child_process';
+import { constants, generateKeyPairSync, sign, verify as cryptoVerify } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import * as jose from 'jose';
+import { createVerifier } from '@tokenward/core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+const DISTINCT = smoke ? 300 : 20_000;
+const CONNECTIONS = 64;
+const audience = 'https://api.example.com';
+const log = (...parts) => console.log(...parts);
+
+// ---------------------------------------------------------------- keys, JWKS server, tokens
+const ALGS = {
+  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  PS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
+  ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  EdDSA: () => generateKeyPairSync('ed25519'),
+};
+const keys = Object.fromEntries(Object.entries(ALGS).map(([alg, make]) => [alg, { alg, kid: `k-${alg}`, ...make() }]));
+const jwks = { keys: Object.values(keys).map((k) => ({ ...k.publicKey.export({ format: 'jwk' }), kid: k.kid, alg: k.alg, use: 'sig' })) };
+const jwksServer = createServer((req, res) => {
+  if (req.url === '/.well-known/openid-configuration') {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks.json` }));
+  } else {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
+  }
+});
+await new Promise((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${jwksServer.address().port}`;
+const jwksUri = `${issuer}/jwks.json`;
+
+const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+function signWith(key, input) {
+  const data = Buffer.from(input);
+  if (key.alg === 'RS256') return sign('sha256', data, key.privateKey);
+  if (key.alg === 'PS256') return sign('sha256', data, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+  if (key.alg === 'ES256') return sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  return sign(null, data, key.privateKey);
+}
+function mint(key, claims = {}) {
+  const iat = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
+  return `${input}.${signWith(key, input).toString('base64url')}`;
+}
+const tokensFor = (key, n) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}` }));
+
+// ---------------------------------------------------------------- micro
+async function opsPerSecond(fn, count) {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await fn(i);
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function micro() {
+  const rows = [];
+  for (const key of Object.values(keys)) {
+    const distinct = tokensFor(key, DISTINCT);
+    const repeated = distinct[0];
+    const verifier = createVerifier({ issuer, audience, jwksUri });
+    const uncached = createVerifier({ issuer, audience, jwksUri, tokenCache: false });
+    await verifier.verify(repeated);
+    await uncached.verify(repeated);
+    const joseKey = await jose.importJWK(jwks.keys.find((k) => k.kid === key.kid), key.alg);
+    const joseOptions = { issuer, audience, algorithms: [key.alg], requiredClaims: ['exp'] };
+    const split = distinct.map((t) => {
+      const dot = t.lastIndexOf('.');
+      return [Buffer.from(t.slice(0, dot)), Buffer.from(t.slice(dot + 1), 'base64url')];
+    });
+    const params =
+      key.alg === 'PS256' ? { key: key.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+      : key.alg === 'ES256' ? { key: key.publicKey, dsaEncoding: 'ieee-p1363' }
+      : key.publicKey;
+    const hash = key.alg === 'EdDSA' ? null : 'sha256';
+    const n = distinct.length;
+    // Warm each path once so that JIT and key imports are not in the figures.
+    await opsPerSecond((i) => uncached.verify(distinct[i]), Math.min(n, 500));
+    await opsPerSecond((i) => jose.jwtVerify(distinct[i], joseKey, joseOptions), Math.min(n, 500));
+    const row = {
+      alg: key.alg,
+      cacheHit: await opsPerSecond(() => verifier.verify(repeated), smoke ? 10_000 : 1_000_000),
+      tokenward: await opsPerSecond((i) => uncached.verify(distinct[i]), n),
+      jose: await opsPerSecond((i) => jose.jwtVerify(distinct[i], joseKey, joseOptions), n),
+      floor: await opsPerSecond((i) => cryptoVerify(hash, split[i][0], params, split[i][1]), n),
+    };
+    rows.push(row);
+    log(`micro ${row.alg}: cache hit ${fmt(row.cacheHit)}/s, distinct ${fmt(row.tokenward)}/s, jose ${fmt(row.jose)}/s, bare verify ${fmt(row.floor)}/s`);
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- HTTP
+const FRAMEWORKS = {
+  express: ['none', 'tokenward', 'express-oauth2-jwt-bearer', 'express-jwt'],
+  fastify: ['none', 'tokenward', 'fastify-jwt'],
+  nest: ['none', 'tokenward', 'passport-jwt'],
+};
+const PEER_LABEL = {
+  none: 'unprotected',
+  tokenward: 'tokenward',
+  'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
+  'express-jwt': 'express-jwt + jwks-rsa',
+  'fastify-jwt': '@fastify/jwt + get-jwks',
+  'passport-jwt': '@nestjs/passport + passport-jwt + jwks-rsa',
+};
+
+function startServer(framework, variant) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(here, 'server.mjs'), framework, variant], {
+      env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => code !== 0 && code !== null && reject(new Error(`${framework}/${variant} exited with ${code}`)));
+    child.stdout.on('data', (chunk) => {
+      const match = /READY (\d+)/.exec(String(chunk));
+      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+    });
+  });
+}
+
+function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+function load(url, tokens, duration) {
+  let i = 0;
+  return autocannon({
+    url: `${url}/messages`,
+    connections: CONNECTIONS,
+    duration,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
+  });
+}
+
+async function http() {
+  const rs = keys.RS256;
+  const distinct = tokensFor(rs, DISTINCT);
+  const mix = distinct.slice(0, Math.max(100, DISTINCT / 10)).map((t, i) => {
+    if (i % 5 !== 0) return t;
+    // 20% invalid: expired, forged signature, wrong audience, garbage, unknown kid.
+    return [mint(rs, { exp: 1000, iat: 900 }), `${t.slice(0, -6)}AAAAAA`, mint(rs, { aud: 'other' }), 'a.b.c', t.replace('k-RS256', 'k-none')][(i / 5) % 5];
+  });
+  const scenarios = { repeated: [distinct[0]], distinct, mix20: mix };
+  const results = [];
+  for (const [framework, variants] of Object.entries(FRAMEWORKS)) {
+    if (only && !only.includes(framework)) continue;
+    for (const [scenario, tokens] of Object.entries(scenarios)) {
+      if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
+      const perVariant = Object.fromEntries(variants.map((v) => [v, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const variant of variants) {
+          const { child, url } = await startServer(framework, variant);
+          try {
+            await load(url, tokens, 1); // warm-up: JIT, key fetch, caches
+            const result = await load(url, tokens, DURATION);
+            perVariant[variant].push({ rps: result.requests.average, p99: result.latency.p99, rss: rssOf(child.pid), non2xx: result.non2xx, errors: result.errors + result.timeouts });
+          } finally {
+            child.kill();
+          }
+        }
+      }
+      const baseline = median(perVariant.none.map((r) => r.rps));
+      for (const variant of variants) {
+        const runs = perVariant[variant];
+        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: median(runs.map((r) => r.rss)), non2xx: median(runs.map((r) => r.non2xx)), errors: Math.max(...runs.map((r) => r.errors)) };
+        row.ratio = row.rps / baseline;
+        results.push(row);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.ratio.toFixed(2)}x, non-2xx ${row.non2xx}`);
+      }
+    }
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- report
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+};
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const version = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+};
+
+function report(microRows, httpRows) {
+  const lines = [
+    '# Benchmark results',
+    '',
+    `Generated by \`pnpm bench\` on ${new Date().toISOString().slice(0, 10)}${smoke ? ' (smoke run: figures not meaningful)' : ''}.`,
+    '',
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}.`,
+    `Versions: ${['express', 'fastify', '@nestjs/core', 'jose', 'express-oauth2-jwt-bearer', 'express-jwt', 'jwks-rsa', '@fastify/jwt', 'get-jwks', '@nestjs/passport', 'passport-jwt', 'autocannon'].map((n) => `${n} ${version(n)}`).join(', ')}.`,
+    `HTTP: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid).`,
+    '',
+    '## Micro (verifies per second, one after another, in process)',
+    '',
+    '| alg | cache hit | distinct tokens | jose.jwtVerify | bare node:crypto verify | vs jose | vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...microRows.map((r) => `| ${r.alg} | ${fmt(r.cacheHit)} | ${fmt(r.tokenward)} | ${fmt(r.jose)} | ${fmt(r.floor)} | ${(r.tokenward / r.jose).toFixed(2)}× | ${(r.floor / r.tokenward).toFixed(2)}× slower |`),
+    '',
+    '## HTTP (GET /messages needing scope read:messages)',
+    '',
+    '| framework | scenario | library | req/s | × unprotected | p99 ms | RSS MiB | non-2xx |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.p99} | ${Math.round(r.rss / 1048576)} | ${fmt(r.non2xx)} |`),
+    '',
+    '![throughput relative to the unprotected app](results.svg)',
+    '',
+  ];
+  writeFileSync(join(here, smoke ? 'RESULTS.smoke.md' : 'RESULTS.md'), lines.join('\n'));
+  writeFileSync(join(here, smoke ? 'results.smoke.svg' : 'results.svg'), chart(httpRows));
+}
+
+/** A horizontal bar chart of throughput relative to the unprotected app, one group per framework and scenario. */
+function chart(rows) {
+  const groups = [...new Set(rows.map((r) => `${r.framework} · ${r.scenario}`))];
+  const barH = 16;
+  const gap = 10;
+  const left = 330;
+  const width = 820;
+  const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratio));
+  const colors = { none: '#9aa0a6', tokenward: '#1a73e8' };
+  let y = 40;
+  const parts = [];
+  for (const group of groups) {
+    parts.push(`<text x="10" y="${y + 12}" font-weight="bold">${group}</text>`);
+    y += 18;
+    for (const r of rows.filter((row) => `${row.framework} · ${row.scenario}` === group)) {
+      const w = Math.max(1, r.ratio * scale);
+      parts.push(`<text x="20" y="${y + 12}">${PEER_LABEL[r.variant]}</text>`);
+      parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colors[r.variant] ?? '#f29900'}"/>`);
+      parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 12}">${r.ratio.toFixed(2)}×</text>`);
+      y += barH + 4;
+    }
+    y += gap;
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif" font-size="12">
+<text x="10" y="20" font-size="14" font-weight="bold">Throughput relative to the unprotected app (higher is better)</text>
+${parts.join('\n')}
+</svg>
+`;
+}
+
+const microRows = await micro();
+const httpRows = await http();
+report(microRows, httpRows);
+jwksServer.close();
+log(`wrote ${smoke ? 'RESULTS.smoke.md and results.smoke.svg' : 'RESULTS.md and results.svg'}`);

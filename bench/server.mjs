@@ -1,0 +1,123 @@
+// One benchmark server, in its own process: `node server.mjs <framework> <variant>` with ISSUER,
+// JWKS_URI and AUDIENCE in the environment. Serves GET /messages (scope read:messages) and prints
+// "READY <port>" once listening. Each variant is its library's documented recipe, configured for
+// the same checks as far as the library allows: RS256 from the JWKS, issuer, audience, scope.
+import 'reflect-metadata';
+
+const [framework, variant] = process.argv.slice(2);
+const { ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience } = process.env;
+const body = (user) => ({ user });
+const hasScope = (scope, wanted) => typeof scope === 'string' && scope.split(' ').includes(wanted);
+
+async function express() {
+  const { default: express } = await import('express');
+  const app = express();
+  const route = [];
+  if (variant === 'tokenward') {
+    const { tokenward, requireScopes } = await import('@tokenward/express');
+    app.use(tokenward({ issuer, audience, jwksUri }));
+    route.push(requireScopes('read:messages'));
+  } else if (variant === 'express-oauth2-jwt-bearer') {
+    const { auth, requiredScopes } = await import('express-oauth2-jwt-bearer');
+    app.use(auth({ issuer, audience, jwksUri, tokenSigningAlg: 'RS256' }));
+    route.push(requiredScopes('read:messages'));
+  } else if (variant === 'express-jwt') {
+    const { expressjwt } = await import('express-jwt');
+    const { default: jwksRsa } = await import('jwks-rsa');
+    app.use(expressjwt({ secret: jwksRsa.expressJwtSecret({ jwksUri, cache: true, rateLimit: true }), audience, issuer, algorithms: ['RS256'] }));
+    route.push((req, res, next) => (hasScope(req.auth?.scope, 'read:messages') ? next() : res.status(403).end()));
+  }
+  app.get('/messages', ...route, (req, res) => res.json(body(req.auth?.subject ?? req.auth?.sub ?? req.auth?.payload?.sub ?? null)));
+  // Peers pass rejections to next(err); answer them without Express's default handler, which
+  // would log every stack to stderr and slow the peer down for no reason of its own.
+  app.use((err, _req, res, _next) => res.status(err.status ?? 500).set(err.headers ?? {}).end());
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server.address().port));
+  });
+}
+
+async function fastify() {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify();
+  const config = {};
+  if (variant === 'tokenward') {
+    const { default: tokenward } = await import('@tokenward/fastify');
+    await app.register(tokenward, { issuer, audience, jwksUri });
+    config.scopes = ['read:messages'];
+  } else if (variant === 'fastify-jwt') {
+    const { default: fjwt } = await import('@fastify/jwt');
+    const { default: buildGetJwks } = await import('get-jwks');
+    const getJwks = buildGetJwks({ issuersWhitelist: [issuer], jwksPath: new URL(jwksUri).pathname });
+    await app.register(fjwt, {
+      decode: { complete: true },
+      secret: (_request, token, callback) => {
+        const { header: { kid, alg }, payload: { iss } } = token;
+        getJwks.getPublicKey({ kid, domain: iss, alg }).then((key) => callback(null, key), callback);
+      },
+      verify: { allowedIss: issuer, allowedAud: audience, algorithms: ['RS256'] },
+    });
+    app.addHook('onRequest', async (request, reply) => {
+      await request.jwtVerify();
+      if (!hasScope(request.user?.scope, 'read:messages')) return reply.code(403).send();
+    });
+  }
+  app.get('/messages', { config }, async (req) => body(req.auth?.subject ?? req.user?.sub ?? null));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return app.server.address().port;
+}
+
+async function nest() {
+  const { Controller, Get, Module, Req, UseGuards, Injectable } = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  class MessagesController {
+    list(req) {
+      return body(req.auth?.subject ?? req.user?.sub ?? null);
+    }
+  }
+  const imports = [];
+  const providers = [];
+  const guards = [];
+  if (variant === 'tokenward') {
+    const { TokenwardModule, TokenwardGuard, Scopes } = await import('@tokenward/nest');
+    imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri }));
+    guards.push(TokenwardGuard);
+    Scopes('read:messages')(MessagesController.prototype, 'list', Object.getOwnPropertyDescriptor(MessagesController.prototype, 'list'));
+  } else if (variant === 'passport-jwt') {
+    const { PassportModule, PassportStrategy, AuthGuard } = await import('@nestjs/passport');
+    const { Strategy, ExtractJwt } = await import('passport-jwt');
+    const { passportJwtSecret } = await import('jwks-rsa');
+    class JwtStrategy extends PassportStrategy(Strategy) {
+      constructor() {
+        super({
+          secretOrKeyProvider: passportJwtSecret({ jwksUri, cache: true, rateLimit: true }),
+          jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+          audience,
+          issuer,
+          algorithms: ['RS256'],
+        });
+      }
+      validate(payload) {
+        if (!hasScope(payload.scope, 'read:messages')) return false;
+        return payload;
+      }
+    }
+    Injectable()(JwtStrategy);
+    imports.push(PassportModule);
+    providers.push(JwtStrategy);
+    guards.push(AuthGuard('jwt'));
+  }
+  Req()(MessagesController.prototype, 'list', 0);
+  Get()(MessagesController.prototype, 'list', Object.getOwnPropertyDescriptor(MessagesController.prototype, 'list'));
+  if (guards.length > 0) UseGuards(...guards)(MessagesController);
+  Controller('messages')(MessagesController);
+  class AppModule {}
+  Module({ imports, controllers: [MessagesController], providers })(AppModule);
+  const app = await NestFactory.create(AppModule, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  return app.getHttpServer().address().port;
+}
+
+const start = { express, fastify, nest }[framework];
+if (start === undefined) throw new Error(`unknown framework ${framework}`);
+const port = await start();
+console.log(`READY ${port}`);
