@@ -22,6 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const scenarioFilter = args.find((a) => a.startsWith('--scenario='))?.slice(11).split(',');
 const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
 const DISTINCT = smoke ? 300 : 20_000;
@@ -167,6 +168,7 @@ async function http() {
     if (only && !only.includes(framework)) continue;
     for (const [scenario, tokens] of Object.entries(scenarios)) {
       if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
+      if (scenarioFilter && !scenarioFilter.includes(scenario)) continue;
       const perVariant = Object.fromEntries(variants.map((v) => [v, []]));
       for (let round = 0; round < ROUNDS; round++) {
         for (const variant of variants) {
@@ -266,8 +268,9 @@ ${parts.join('\n')}
 `;
 }
 
-const microRows = await micro();
-const httpRows = await http();
+// --micro or --http runs one half only (for quick looks while optimising).
+const microRows = args.includes('--http') ? [] : await micro();
+const httpRows = args.includes('--micro') ? [] : await http();
 report(microRows, httpRows);
 jwksServer.close();
 log(`wrote ${smoke ? 'RESULTS.smoke.md and results.smoke.svg' : 'RESULTS.md and results.svg'}`);

@@ -121,3 +121,5 @@ const start = { express, fastify, nest }[framework];
 if (start === undefined) throw new Error(`unknown framework ${framework}`);
 const port = await start();
 console.log(`READY ${port}`);
+// Exit normally on a signal, so that --cpu-prof and friends can write their output.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

@@ -26,13 +26,23 @@ const BEARER = /^bearer$/i;
 
 /**
  * The Authorization values of a Node request. Node's `req.headers` keeps only the first of several
- * Authorization headers, which would hide a "several tokens" request, so prefer `headersDistinct`.
+ * Authorization headers, which would hide a "several tokens" request, so the raw header list is
+ * counted too (cheaper than `req.headersDistinct`, which copies every header of every request).
  */
-export function authorizationValues(req: {
-  headers: IncomingHttpHeaders;
-  headersDistinct?: Record<string, string[] | undefined>;
-}): string | readonly string[] | undefined {
-  return req.headersDistinct?.authorization ?? req.headers.authorization;
+export function authorizationValues(req: { headers: IncomingHttpHeaders; rawHeaders?: readonly string[] }): string | readonly string[] | undefined {
+  const first = req.headers.authorization;
+  const raw = req.rawHeaders;
+  if (first === undefined || raw === undefined) return first;
+  let values: string[] | undefined;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      seen++;
+      (values ??= []).push(raw[i + 1] as string);
+    }
+  }
+  return seen > 1 ? (values as string[]) : first;
 }
 
 /**

@@ -63,6 +63,12 @@ export interface Verifier {
   verify(token: string, required?: ScopeRequirement): Promise<AccessToken>;
   /** Extracts the bearer token of a request (RFC 6750 §2) and verifies it. */
   authenticate(request: BearerRequest, options?: AuthenticateOptions): Promise<AccessToken | undefined>;
+  /**
+   * The same decision as `authenticate`, returned without a promise when it needs no I/O (a
+   * cached token, missing or malformed credentials): the token, undefined, a synchronous throw
+   * of TokenwardError, or else a promise. For adapters, whose hot path it is.
+   */
+  check(request: BearerRequest, options?: AuthenticateOptions): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken;
   /** The list this verifier consults, if any. */
@@ -152,15 +158,26 @@ class JwtVerifier implements Verifier {
   }
 
   async authenticate(request: BearerRequest, options: AuthenticateOptions = {}): Promise<AccessToken | undefined> {
+    return this.check(request, options);
+  }
+
+  check(request: BearerRequest, options: AuthenticateOptions = {}): AccessToken | undefined | Promise<AccessToken | undefined> {
     let token: string | undefined;
     try {
       token = extractBearer(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
+      if (token === undefined) {
+        if (options.credentialsRequired === false) return undefined;
+        throw new TokenwardError('credentials_missing');
+      }
+      // A token verified before needs no I/O: answer without a promise (the adapters' hot path).
+      const cached = this.cache?.get(token);
+      const hit = cached === undefined ? undefined : this.fromCache(token, cached);
+      if (hit !== undefined) {
+        checkScopes(hit.scopes, options);
+        return hit;
+      }
     } catch (error) {
       throw this.rejected(error);
-    }
-    if (token === undefined) {
-      if (options.credentialsRequired === false) return undefined;
-      throw this.rejected(new TokenwardError('credentials_missing'));
     }
     return this.verify(token, options);
   }

@@ -55,13 +55,25 @@ export function tokenward(options: TokenwardOptions | Verifier, adapter: Express
     const tagged = req as Tagged;
     tagged[VERIFIER] = verifier;
     tagged[PASS_ERRORS] = passErrors;
-    verifier.authenticate({ authorization: authorizationValues(req), url: req.originalUrl }, requirement).then(
-      (token) => {
-        if (token !== undefined) req.auth = token;
-        next();
-      },
-      (error: unknown) => reject(error, res, next, passErrors),
-    );
+    let outcome: ReturnType<Verifier['check']>;
+    try {
+      outcome = verifier.check({ authorization: authorizationValues(req), url: req.originalUrl }, requirement);
+    } catch (error) {
+      reject(error, res, next, passErrors);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (token) => {
+          if (token !== undefined) req.auth = token;
+          next();
+        },
+        (error: unknown) => reject(error, res, next, passErrors),
+      );
+      return;
+    }
+    if (outcome !== undefined) req.auth = outcome;
+    next();
   };
 }
 
