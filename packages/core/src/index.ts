@@ -13,6 +13,8 @@ export { authorizeToken, checkScopes, DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 export type { ScopeRequirement } from './scopes.js';
 export { RevocationList, MAX_CLOCK_TOLERANCE } from './revocation.js';
 export type { Instant, RevocationListOptions, ScopeOfRevocation } from './revocation.js';
+export { pollRevocations, REVOCATION_FEED_DEFAULTS } from './revocation-feed.js';
+export type { RevocationFeed, RevocationFeedEvent, RevocationFeedFailure, RevocationFeedOptions } from './revocation-feed.js';
 export { isTokenwardError, reasons, TokenwardError } from './errors.js';
 export type { ErrorCode, Reason, TokenwardErrorOptions } from './errors.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';

@@ -125,7 +125,10 @@ export class RemoteJwks {
 
   /** The entry currently published under `kid`, without any I/O (verified-token cache checks). */
   current(kid: string | undefined): KeyEntry | undefined {
-    if (!this.usable(this.hooks.clock())) return undefined;
+    const now = this.hooks.clock();
+    if (!this.usable(now)) return undefined;
+    // Traffic served from the verified-token cache must still notice a key removed upstream.
+    this.refreshAhead(now);
     if (kid === undefined) return this.all.length === 1 ? this.all[0] : undefined;
     const entry = this.byKid.get(kid);
     return entry === AMBIGUOUS ? undefined : entry;
@@ -137,8 +140,8 @@ export class RemoteJwks {
     if (!this.usable(now)) {
       if (this.mayFetch(now)) await this.refresh();
       if (!this.usable(this.hooks.clock())) throw new TokenwardError('jwks_unavailable');
-    } else if (now - this.fetchedAt > this.options.cacheMaxAge * REFRESH_AHEAD && this.mayFetch(now)) {
-      void this.refresh();
+    } else {
+      this.refreshAhead(now);
     }
     let found = this.lookup(kid, alg);
     if (found === undefined && this.mayFetch(this.hooks.clock())) {
@@ -162,6 +165,11 @@ export class RemoteJwks {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** Starts a background refresh once most of cacheMaxAge has passed; never waits for it. */
+  private refreshAhead(now: number): void {
+    if (now - this.fetchedAt > this.options.cacheMaxAge * REFRESH_AHEAD && this.mayFetch(now)) void this.refresh();
   }
 
   private lookup(kid: string | undefined, alg: string): KeyEntry | typeof AMBIGUOUS | undefined {

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/**
+ * Runs the example authorization server on its own:
+ *
+ *   node examples/authorization-server/src/main.js [--port 9000] [--data path/to/state.json]
+ *
+ * ADMIN_TOKEN in the environment enables the /admin API. State goes to
+ * examples/authorization-server/.data/state.json unless --data says otherwise.
+ */
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startAuthorizationServer } from './index.js';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '9000' },
+    data: { type: 'string', default: fileURLToPath(new URL('../.data/state.json', import.meta.url)) },
+    'access-token-ttl': { type: 'string' },
+  },
+});
+const server = await startAuthorizationServer({
+  port: Number(values.port),
+  dataFile: values.data,
+  adminToken: process.env.ADMIN_TOKEN,
+  ...(values['access-token-ttl'] === undefined ? {} : { accessTokenTtl: Number(values['access-token-ttl']) }),
+  onEvent: (event) => console.log('event', JSON.stringify(event)),
+});
+console.log(`authorization server: issuer ${server.issuer}`);
+console.log(`  metadata ${server.issuer}/.well-known/openid-configuration`);
+console.log(`  state    ${values.data}`);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    void server.close();
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * The example API on Express: one public route, one for readers, one for admins, protected by
+ * @tokenward/express. Configured by issuer and audience only; keys come from the issuer's
+ * metadata, revocations from the authorization server's feed.
+ *
+ *   GET /health    public                        200 { status: 'ok' }
+ *   GET /messages  scope read:messages           200 { user, messages }
+ *   GET /admin     scope admin                   200 { user, admin: true }
+ */
+import express from 'express';
+import { pollRevocations, RevocationList } from '@tokenward/core';
+import { requireScopes, tokenward } from '@tokenward/express';
+
+export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
+
+/**
+ * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
+ *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
+ *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void }} options
+ *   `tokenward` adds verifier options (the demo shortens key caching to show rotation in seconds)
+ */
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent }) {
+  const revocation = new RevocationList();
+  const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
+
+  const app = express();
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  // Everything registered after this line needs a valid access token.
+  app.use(tokenward({ issuer, audience, revocation, ...extra }));
+  app.get('/messages', requireScopes('read:messages'), (req, res) => {
+    res.json({ user: req.auth?.subject, messages: MESSAGES });
+  });
+  app.get('/admin', requireScopes('admin'), (req, res) => {
+    res.json({ user: req.auth?.subject, admin: true });
+  });
+
+  const server = app.listen(port, '127.0.0.1');
+  await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  // Serve only once the revocations already published are known (bounded: the feed may be down).
+  await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  const { port: actual } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${actual}`,
+    revocation,
+    async close() {
+      feed?.stop();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
+  };
+}

@@ -1,0 +1,9 @@
+/** node examples/express-api/main.js, with ISSUER, AUDIENCE and optionally PORT and REVOCATION_FEED_URL in the environment. */
+import { start } from './index.js';
+
+const { ISSUER, AUDIENCE, PORT = '3001', REVOCATION_FEED_URL } = process.env;
+if (ISSUER === undefined || AUDIENCE === undefined) throw new Error('set ISSUER and AUDIENCE');
+const api = await start({ issuer: ISSUER, audience: AUDIENCE, port: Number(PORT), revocationFeedUrl: REVOCATION_FEED_URL });
+console.log(`express API on ${api.url}`);
+process.once('SIGINT', () => void api.close());
+process.once('SIGTERM', () => void api.close());
