@@ -31,11 +31,28 @@ export function accessToken(token: string, header: ProtectedHeader, claims: JwtC
   });
 }
 
-// A Set whose mutators throw, so one request cannot change what the next one sees.
-function frozenSet(scopes: Set<string>): ReadonlySet<string> {
-  const refuse = () => {
+// A Set whose mutators throw once built, so one request cannot change what the next one sees.
+// A subclass rather than patched methods: it keeps the Set's fast shape.
+class ReadonlyScopes extends Set<string> {
+  #sealed = false;
+  constructor(scopes: Iterable<string>) {
+    // Set's constructor would call the overridden add before #sealed exists: fill it afterwards.
+    super();
+    for (const scope of scopes) super.add(scope);
+    this.#sealed = true;
+  }
+  override add(scope: string): this {
+    if (this.#sealed) throw new TypeError('token scopes are read-only');
+    return super.add(scope);
+  }
+  override delete(): boolean {
     throw new TypeError('token scopes are read-only');
-  };
-  Object.defineProperties(scopes, { add: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
-  return Object.freeze(scopes);
+  }
+  override clear(): void {
+    throw new TypeError('token scopes are read-only');
+  }
+}
+
+function frozenSet(scopes: Set<string>): ReadonlySet<string> {
+  return Object.freeze(new ReadonlyScopes(scopes));
 }

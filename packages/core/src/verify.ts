@@ -209,9 +209,10 @@ class JwtVerifier implements Verifier {
     // unknown issuer never causes a fetch.
     const keys = typeof payload.iss === 'string' ? this.keySets.get(payload.iss) : undefined;
     if (keys === undefined) throw new TokenwardError('issuer_mismatch');
-    const key = await keys.getKey(header.kid, header.alg);
-
-    await verifyJws(token, parts, header.alg, key);
+    // Known key, imported already: no await on the way (each one is a trip through the microtask queue).
+    const key = keys.peek(header.kid, header.alg) ?? (await keys.getKey(header.kid, header.alg));
+    const pending = verifyJws(token, parts, header.alg, key);
+    if (pending !== undefined) await pending;
 
     const now = this.clock() / 1000;
     const claims = checkClaims(payload, this.claimsPolicy, now);

@@ -8,14 +8,20 @@ import type { KeyEntry } from '../keys/remote-jwks.js';
 import type { CompactParts } from './compact.js';
 import { verifySignature } from './signature.js';
 
-export async function verifyJws(token: string, parts: CompactParts, alg: string, key: KeyEntry): Promise<void> {
-  let keyObject: KeyObject;
-  try {
-    keyObject = await key.import(alg);
-  } catch (cause) {
-    // jose refused the JWK for this algorithm (say, an EC point not on its curve).
-    throw new TokenwardError('key_mismatch', { cause });
-  }
+export function verifyJws(token: string, parts: CompactParts, alg: string, key: KeyEntry): void | Promise<void> {
+  // Synchronous once the key is imported: no promise on the path every token takes.
+  const keyObject = key.imported(alg);
+  if (keyObject !== undefined) return check(token, parts, alg, keyObject);
+  return key.import(alg).then(
+    (imported) => check(token, parts, alg, imported),
+    (cause: unknown) => {
+      // jose refused the JWK for this algorithm (say, an EC point not on its curve).
+      throw new TokenwardError('key_mismatch', { cause });
+    },
+  );
+}
+
+function check(token: string, parts: CompactParts, alg: string, keyObject: KeyObject): void {
   // The signing input is the token up to its second dot, as sent (ASCII by construction).
   const signingInput = Buffer.from(token.slice(0, parts.header.length + 1 + parts.payload.length), 'latin1');
   if (!verifySignature(alg, keyObject, signingInput, Buffer.from(parts.signature, 'base64url'))) {

@@ -53,19 +53,29 @@ const ACCEPT = 'application/jwk-set+json, application/json';
 
 /** A verification key from the set, with its imported form per algorithm. */
 export class KeyEntry {
-  private readonly imported = new Map<string, Promise<KeyObject>>();
+  private readonly ready = new Map<string, KeyObject>();
+  private readonly pending = new Map<string, Promise<KeyObject>>();
   constructor(readonly vetted: VettedJwk) {}
 
   get kid(): string | undefined {
     return this.vetted.kid;
   }
 
+  /** The key already imported for `alg`, without waiting (the common case after the first token). */
+  imported(alg: string): KeyObject | undefined {
+    return this.ready.get(alg);
+  }
+
   /** jose checks the JWK against the algorithm and imports it once; node:crypto then uses it. */
   import(alg: string): Promise<KeyObject> {
-    let key = this.imported.get(alg);
+    let key = this.pending.get(alg);
     if (key === undefined) {
-      key = (importJWK(this.vetted.jwk, alg) as Promise<CryptoKey>).then((cryptoKey) => KeyObject.from(cryptoKey));
-      this.imported.set(alg, key);
+      key = (importJWK(this.vetted.jwk, alg) as Promise<CryptoKey>).then((cryptoKey) => {
+        const keyObject = KeyObject.from(cryptoKey);
+        this.ready.set(alg, keyObject);
+        return keyObject;
+      });
+      this.pending.set(alg, key);
     }
     return key;
   }
@@ -132,6 +142,20 @@ export class RemoteJwks {
     if (kid === undefined) return this.all.length === 1 ? this.all[0] : undefined;
     const entry = this.byKid.get(kid);
     return entry === AMBIGUOUS ? undefined : entry;
+  }
+
+  /**
+   * The key for `kid` and `alg` when it can be had without I/O or waiting; undefined sends the
+   * caller to getKey, which handles every other case (cold, stale, unknown, ambiguous, mismatch).
+   */
+  peek(kid: string | undefined, alg: string): KeyEntry | undefined {
+    if (kid === undefined) return undefined;
+    const now = this.hooks.clock();
+    if (!this.usable(now)) return undefined;
+    const entry = this.byKid.get(kid);
+    if (entry === undefined || entry === AMBIGUOUS || !keyFitsAlgorithm(entry.vetted, alg)) return undefined;
+    this.refreshAhead(now);
+    return entry;
   }
 
   /** The key to verify a token with `kid` and `alg`; throws a TokenwardError when there is none. */
