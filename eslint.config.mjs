@@ -20,6 +20,12 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.jest } },
   },
   {
+    // Nest's DI reads constructor parameter types from emitted decorator metadata, which needs the
+    // classes imported as values even where they only appear in type positions.
+    files: ['packages/nest/**/*.ts', 'test/http/apps/nest-*.ts'],
+    rules: { '@typescript-eslint/consistent-type-imports': 'off' },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

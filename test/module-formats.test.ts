@@ -17,7 +17,7 @@ const audience = 'https://api.example.com';
 let key: TestKey;
 let jwks: JwksServer;
 beforeAll(async () => {
-  for (const pkg of ['core', 'express']) {
+  for (const pkg of ['core', 'express', 'fastify', 'nest']) {
     if (!existsSync(join(root, 'packages', pkg, 'dist', 'cjs', 'index.js'))) throw new Error(`packages/${pkg} is not built: run pnpm build first`);
   }
   key = makeKey('ES256', 'k1');
@@ -47,11 +47,50 @@ const expressProgram = (load: string) => `
   });
 `;
 
+// The child registers the Fastify plugin and injects a request with and without the token.
+const fastifyProgram = (load: string) => `
+  ${load}
+  const app = Fastify();
+  app.register(tokenward, { issuer: process.env.ISSUER, audience: process.env.AUDIENCE });
+  app.get('/', async (req) => ({ user: req.auth.subject }));
+  (async () => {
+    const ok = await app.inject({ url: '/', headers: { authorization: 'Bearer ' + process.env.TOKEN } });
+    const denied = await app.inject({ url: '/' });
+    console.log(ok.json().user, denied.statusCode, denied.headers['www-authenticate']);
+    await app.close();
+  })();
+`;
+
+// The child builds a Nest app with the module and the global guard, without decorator syntax.
+const nestProgram = (load: string) => `
+  ${load}
+  class Ctl { get(auth) { return { user: auth.subject }; } }
+  Auth()(Ctl.prototype, 'get', 0);
+  Get()(Ctl.prototype, 'get', Object.getOwnPropertyDescriptor(Ctl.prototype, 'get'));
+  Controller()(Ctl);
+  class App {}
+  Module({ imports: [TokenwardModule.forRoot({ issuer: process.env.ISSUER, audience: process.env.AUDIENCE })], controllers: [Ctl], providers: [{ provide: APP_GUARD, useClass: TokenwardGuard }] })(App);
+  (async () => {
+    const app = await NestFactory.create(App, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    const url = 'http://127.0.0.1:' + app.getHttpServer().address().port + '/';
+    const ok = await fetch(url, { headers: { authorization: 'Bearer ' + process.env.TOKEN } });
+    const denied = await fetch(url);
+    console.log((await ok.json()).user, denied.status, denied.headers.get('www-authenticate'));
+    await app.close();
+  })();
+`;
+const nestImports = "Controller, Get, Module } = require('@nestjs/common'); const { NestFactory, APP_GUARD } = require('@nestjs/core'); const { Auth, TokenwardGuard, TokenwardModule } = require('@tokenward/nest');";
+
 const cases = [
   ['core', 'CommonJS', coreProgram("const { createVerifier } = require('@tokenward/core');")],
   ['core', 'ESM', coreProgram("const { createVerifier } = await import('@tokenward/core');")],
   ['express', 'CommonJS', expressProgram("const express = require('express'); const { tokenward } = require('@tokenward/express');")],
   ['express', 'ESM', expressProgram("const { default: express } = await import('express'); const { tokenward } = await import('@tokenward/express');")],
+  ['fastify', 'CommonJS', fastifyProgram("const Fastify = require('fastify'); const tokenward = require('@tokenward/fastify');")],
+  ['fastify', 'ESM', fastifyProgram("const { default: Fastify } = await import('fastify'); const { default: tokenward } = await import('@tokenward/fastify');")],
+  ['nest', 'CommonJS', nestProgram(`require('reflect-metadata'); const { ${nestImports}`)],
+  ['nest', 'ESM', nestProgram(`await import('reflect-metadata'); const { ${nestImports.replace(/require\(/g, 'await import(')}`)],
 ] as const;
 
 describe('the built packages', () => {

@@ -1,0 +1,73 @@
+/** The shared suite's routes as a Nest application, for both platforms (see ../app-factory.ts). */
+import 'reflect-metadata';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AnyScope, Auth, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
+import type { VerifierOptions } from '@tokenward/core';
+import type { AddressInfo } from 'node:net';
+import type { SuiteApp } from '../app-factory';
+
+@Controller()
+class SuiteController {
+  @Get('public')
+  @Public()
+  public() {
+    return { ok: true };
+  }
+
+  @Get('optional')
+  @OptionalAuth()
+  optional(@Auth() auth?: AccessToken) {
+    return { user: auth?.subject ?? null };
+  }
+
+  @Get('me')
+  me(@Auth() auth: AccessToken) {
+    return { user: auth.subject, scopes: [...auth.scopes].sort() };
+  }
+
+  @Get('messages')
+  @Scopes('read:messages')
+  messages(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('both')
+  @Scopes('read:messages', 'write:messages')
+  both(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('any')
+  @AnyScope('admin', 'read:messages')
+  any(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('admin')
+  @Scopes('admin')
+  admin(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+}
+
+/** The module: tokenward from forRoot, the guard global, as most Nest apps would have it. */
+export function suiteModule(options: VerifierOptions): new () => unknown {
+  @Module({
+    imports: [TokenwardModule.forRoot(options)],
+    controllers: [SuiteController],
+    providers: [{ provide: APP_GUARD, useClass: TokenwardGuard }],
+  })
+  class SuiteModule {}
+  return SuiteModule;
+}
+
+export async function listen(app: INestApplication): Promise<SuiteApp> {
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer();
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    close: () => app.close(),
+  };
+}

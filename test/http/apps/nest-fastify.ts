@@ -1,0 +1,8 @@
+/** The shared suite's routes on NestJS with the Fastify platform. */
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { CreateSuiteApp } from '../app-factory';
+import { listen, suiteModule } from './nest-app';
+
+export const createApp: CreateSuiteApp = async (options) =>
+  listen(await NestFactory.create<NestFastifyApplication>(suiteModule(options), new FastifyAdapter(), { logger: false }));
