@@ -1,24 +1,21 @@
-/** The shared suite's routes on Fastify with @tokenward/fastify (see ../app-factory.ts). */
-import type { AddressInfo } from 'node:net';
+/**
+ * The shared suite's routes on Fastify with @tokenward/fastify (see ../app-factory.ts). Both idioms
+ * are used: route `config` and the requireScopes/requireAnyScope onRequest hooks.
+ */
 import Fastify from 'fastify';
 import tokenward from '@tokenward/fastify';
-import { createVerifier } from '@tokenward/core';
 import type { CreateSuiteApp } from '../app-factory';
 
 export const createApp: CreateSuiteApp = async (options) => {
   const app = Fastify();
-  await app.register(tokenward, { verifier: createVerifier(options) });
+  await app.register(tokenward, options);
   app.get('/public', { config: { public: true } }, async () => ({ ok: true }));
   app.get('/optional', { config: { optional: true } }, async (req) => ({ user: req.auth?.subject ?? null }));
   app.get('/me', async (req) => ({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort() }));
   app.get('/messages', { config: { scopes: ['read:messages'] } }, async (req) => ({ user: req.auth?.subject }));
-  app.get('/both', { config: { scopes: ['read:messages', 'write:messages'] } }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/both', { onRequest: app.requireScopes('read:messages', 'write:messages') }, async (req) => ({ user: req.auth?.subject }));
   app.get('/any', { config: { anyScopes: ['admin', 'read:messages'] } }, async (req) => ({ user: req.auth?.subject }));
-  app.get('/admin', { onRequest: app.requireScopes('admin') }, async (req) => ({ user: req.auth?.subject }));
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    baseUrl: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    server: app.server,
-    close: () => app.close(),
-  };
+  app.get('/admin', { onRequest: app.requireAnyScope('admin') }, async (req) => ({ user: req.auth?.subject }));
+  const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { baseUrl, server: app.server, close: () => app.close() };
 };
