@@ -118,10 +118,13 @@ export class TokenwardError extends Error {
     return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
   }
 
-  /** Response headers to send with the rejection. */
+  /**
+   * Response headers to send with the rejection: the challenge (or Retry-After for a 503), and
+   * `Cache-Control: no-store` so that no cache keeps an answer about someone's credentials.
+   */
   get headers(): Record<string, string> {
-    if (this.status === 503) return { 'Retry-After': String(RETRY_AFTER_SECONDS) };
-    return { 'WWW-Authenticate': this.wwwAuthenticate as string };
+    if (this.status === 503) return { 'Retry-After': String(RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' };
+    return { 'WWW-Authenticate': this.wwwAuthenticate as string, 'Cache-Control': 'no-store' };
   }
 
   /** The JSON body to send: `{ error, error_description }`, never anything from the token. */

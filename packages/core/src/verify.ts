@@ -166,7 +166,8 @@ class JwtVerifier implements Verifier {
     try {
       token = extractBearer(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
       if (token === undefined) {
-        if (options.credentialsRequired === false) return undefined;
+        // Optional credentials, but a route that asks for scopes cannot be satisfied anonymously.
+        if (options.credentialsRequired === false && !requiresScope(options)) return undefined;
         throw new TokenwardError('credentials_missing');
       }
       // A token verified before needs no I/O: answer without a promise (the adapters' hot path).
@@ -260,6 +261,10 @@ class JwtVerifier implements Verifier {
     this.emit({ type: 'token_rejected', reason: rejection.reason, status: rejection.status, cause: rejection.cause });
     return rejection;
   }
+}
+
+function requiresScope(required: ScopeRequirement): boolean {
+  return (required.scopes?.length ?? 0) > 0 || (required.anyScopes?.length ?? 0) > 0;
 }
 
 function list(value: string | readonly string[] | undefined, name: string): string[] {

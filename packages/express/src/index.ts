@@ -113,7 +113,7 @@ function reject(error: unknown, res: Response, next: NextFunction, passErrors: b
 
 /** Answers a rejection the RFC 6750 way: status, WWW-Authenticate (or Retry-After), JSON body. */
 export function respond(res: Response, error: TokenwardError): void {
-  res.status(error.status).set(error.headers).set('Cache-Control', 'no-store').json(error.body);
+  res.status(error.status).set(error.headers).json(error.body);
 }
 
 function isVerifier(value: TokenwardOptions | Verifier): value is Verifier {

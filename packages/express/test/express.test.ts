@@ -215,3 +215,22 @@ describe.each(flavours)('%s', (_name, express) => {
     });
   });
 });
+
+describe('optional authentication on a route that asks for scopes', () => {
+  test('an anonymous request is a 401: scopes cannot be had without credentials', async () => {
+    const key2 = makeKey('ES256', 'k2');
+    const server = await startJwksServer([key2.jwk]);
+    try {
+      const application = express5();
+      application.get('/x', tokenward({ issuer: server.issuer, audience, credentialsRequired: false, scopes: ['read:messages'] }), (_req, res) => {
+        res.json({ ok: true });
+      });
+      const res = await request(application).get('/x').expect(401);
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      const jwt = mint(key2, { issuer: server.issuer, audience });
+      await request(application).get('/x').set('Authorization', `Bearer ${jwt}`).expect(200, { ok: true });
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -189,7 +189,6 @@ export function respond(reply: FastifyReply, error: TokenwardError): FastifyRepl
   return reply
     .code(error.status)
     .headers(error.headers)
-    .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
     .send(JSON.stringify(error.body));
 }

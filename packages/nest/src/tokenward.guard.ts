@@ -59,7 +59,6 @@ export class TokenwardGuard implements CanActivate {
   private httpException(error: TokenwardError, response: unknown): HttpException {
     const adapter = this.adapterHost.httpAdapter;
     for (const [name, value] of Object.entries(error.headers)) adapter.setHeader(response, name, value);
-    adapter.setHeader(response, 'Cache-Control', 'no-store');
     return new HttpException(error.body, error.status, { cause: error });
   }
 }
