@@ -1,0 +1,170 @@
+/**
+ * The verified-token cache (design.md "Core API" tokenCache, "Revocation"): a repeated token is
+ * verified once, yet every hit still honours expiry, scopes, revocation and the key set. Real JWKS
+ * server on 127.0.0.1; time moved with the `clock` option.
+ */
+import { createVerifier, isTokenwardError, RevocationList, type AccessToken, type TokenwardError, type VerifierOptions } from '@tokenward/core';
+import { makeKey, type TestKey } from '../../../test/support/keys';
+import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { claimsAt, rejection, testClock, type TestClock } from '../../../test/support/observe';
+import { mint } from '../../../test/support/tokens';
+
+const audience = 'https://api.example.com';
+
+let key: TestKey;
+let server: JwksServer;
+beforeAll(async () => {
+  key = makeKey('ES256', 'k1');
+  server = await startJwksServer([key.jwk]);
+});
+afterAll(async () => {
+  await server.close();
+});
+afterEach(() => {
+  server.setMode('ok');
+  server.setKeys([key.jwk]);
+});
+
+function token(clock: TestClock, claims: Record<string, unknown> = {}, lifetime = 300): string {
+  return mint(key, { issuer: server.issuer, audience }, { claims: { ...claimsAt(clock, lifetime), ...claims } });
+}
+
+function verifierWith(clock: TestClock, options: Partial<VerifierOptions> = {}) {
+  return createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, clock, ...options });
+}
+
+/** The TokenwardError `run` throws synchronously. */
+function thrown(run: () => unknown): TokenwardError {
+  try {
+    run();
+  } catch (error) {
+    if (isTokenwardError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a synchronous TokenwardError');
+}
+
+const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+
+describe('a repeated token is verified once', () => {
+  test('the second verify of the same token returns the cached result, even with the key server gone', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock);
+    const first = await verifier.verify(jwt);
+    const requests = server.jwksRequests;
+
+    server.setMode('reset');
+    expect(await verifier.verify(jwt)).toBe(first);
+    expect(server.jwksRequests).toBe(requests);
+  });
+
+  test('a cached token is answered by check() without a promise', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock);
+    const first = await verifier.verify(jwt);
+
+    const answer = verifier.check(bearer(jwt));
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect(answer).toBe(first);
+  });
+
+  test('with tokenCache: false every verify is a full verification', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { tokenCache: false });
+    const jwt = token(clock);
+    const first = await verifier.verify(jwt);
+    const second = await verifier.verify(jwt);
+
+    expect(second).toEqual(first);
+    expect(second).not.toBe(first);
+    const pending = verifier.check(bearer(jwt));
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).not.toBe(first);
+  });
+
+  test('tokenCache.max bounds the cache: the least recently used token is verified afresh', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { tokenCache: { max: 2 } });
+    const [a, b, c] = [token(clock), token(clock), token(clock)] as [string, string, string];
+    const first = { a: await verifier.verify(a), b: await verifier.verify(b), c: await verifier.verify(c) };
+
+    expect(await verifier.verify(c)).toBe(first.c);
+    expect(await verifier.verify(a)).not.toBe(first.a);
+  });
+});
+
+describe('cache entries die at the token exp', () => {
+  test('a cached token is served until exp and refused as token_expired after exp + clockTolerance', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { clockTolerance: 5 });
+    const jwt = token(clock, {}, 60);
+    const first = await verifier.verify(jwt);
+
+    clock.advance(58_000);
+    expect(await verifier.verify(jwt)).toBe(first);
+
+    clock.advance(8_000);
+    // The hit itself refuses (synchronously), and the entry is gone: the next call verifies afresh.
+    expect(thrown(() => verifier.check(bearer(jwt)))).toMatchObject({ reason: 'token_expired', status: 401 });
+    expect(await rejection(verifier.verify(jwt))).toMatchObject({ reason: 'token_expired', status: 401 });
+  });
+});
+
+describe('scopes are checked on every call, cache hits included', () => {
+  test('a cached token without the admin scope is refused insufficient_scope 403 when admin is required', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock, { scope: 'read:messages' });
+    const first = await verifier.verify(jwt);
+
+    const error = await rejection(verifier.verify(jwt, { scopes: ['admin'] }));
+    expect(error).toMatchObject({ reason: 'insufficient_scope', status: 403, scope: 'admin' });
+    expect(thrown(() => verifier.check(bearer(jwt), { scopes: ['admin'] }))).toMatchObject({ reason: 'insufficient_scope', status: 403 });
+    expect(await verifier.verify(jwt, { scopes: ['read:messages'] })).toBe(first);
+  });
+});
+
+describe('revocation is checked on cache hits', () => {
+  test('a cached token whose jti is revoked is refused token_revoked', async () => {
+    const clock = testClock();
+    const revocation = new RevocationList({ clock });
+    const verifier = verifierWith(clock, { revocation });
+    const jwt = token(clock);
+    const verified = await verifier.verify(jwt);
+    const other = token(clock);
+    const otherVerified = await verifier.verify(other);
+
+    revocation.revoke({ jti: verified.claims.jti as string, expiresAt: verified.expiresAt });
+    expect(await rejection(verifier.verify(jwt))).toMatchObject({ reason: 'token_revoked', status: 401 });
+    expect(thrown(() => verifier.check(bearer(jwt)))).toMatchObject({ reason: 'token_revoked' });
+    expect(await verifier.verify(other)).toBe(otherVerified);
+  });
+
+  test('a cached token of a subject logged out everywhere is refused token_revoked', async () => {
+    const clock = testClock();
+    const revocation = new RevocationList({ clock });
+    const verifier = verifierWith(clock, { revocation });
+    const jwt = token(clock, { sub: 'user-42' });
+    await verifier.verify(jwt);
+
+    revocation.revokeSubject('user-42');
+    expect((await rejection(verifier.verify(jwt))).reason).toBe('token_revoked');
+  });
+});
+
+describe('a cached token is only served while its key set is usable', () => {
+  test('past cacheMaxAge + maxStale with the key server down, a cached token is a 503 like any other', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { jwks: { cacheMaxAge: 10_000, maxStale: 10_000, cooldown: 1_000 } });
+    const jwt = token(clock, {}, 600);
+    const first: AccessToken = await verifier.verify(jwt);
+
+    server.setMode('error');
+    clock.advance(15_000);
+    expect(await verifier.verify(jwt)).toBe(first);
+    clock.advance(6_000);
+    expect(await rejection(verifier.verify(jwt))).toMatchObject({ reason: 'jwks_unavailable', status: 503 });
+  });
+});
