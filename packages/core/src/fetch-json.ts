@@ -64,10 +64,19 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
 
 async function read(url: string, options: FetchJsonOptions, signal: AbortSignal): Promise<unknown> {
   let response: Response;
+  const init: RequestInit = { headers: { accept: options.accept }, redirect: 'manual', signal };
   try {
-    response = await options.fetch(url, { headers: { accept: options.accept }, redirect: 'manual', signal });
-  } catch (cause) {
-    throw new FetchError('network', `request to ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+    response = await options.fetch(url, init);
+  } catch (first) {
+    // Key sets are fetched minutes apart, so the pooled keep-alive connection is often one the
+    // server is closing at that very moment (more so when the event loop was busy): try once
+    // more on a fresh connection, within the same deadline.
+    if (signal.aborted) throw new FetchError('network', `request to ${url} failed: ${(first as Error)?.message ?? 'error'}`);
+    try {
+      response = await options.fetch(url, init);
+    } catch (cause) {
+      throw new FetchError('network', `request to ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+    }
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel().catch(() => undefined);
