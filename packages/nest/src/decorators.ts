@@ -13,10 +13,17 @@ export const Scopes = (...scopes: string[]) => SetMetadata(SCOPES_KEY, scopes);
 /** The token must carry at least one of `scopes`. On a class and a handler, both conditions apply. */
 export const AnyScope = (...scopes: string[]) => SetMetadata(ANY_SCOPE_KEY, scopes);
 
-/** No authentication for this handler (or every handler of this class). */
+/**
+ * No authentication for this handler, or for every handler of this class. It never lifts scopes
+ * declared on the same target or a more specific one (those routes stay protected); on a
+ * handler it does lift its controller's scopes.
+ */
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 
-/** Requests without credentials pass with no token; a bad token is still refused. */
+/**
+ * Requests without credentials pass with no token; a bad token is still refused, and a route
+ * that also declares scopes still refuses an anonymous request (401).
+ */
 export const OptionalAuth = () => SetMetadata(OPTIONAL_KEY, true);
 
 /** The verified access token of the request (undefined on public or optional routes without one). */
