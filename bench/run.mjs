@@ -23,6 +23,7 @@ const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const scenarioFilter = args.find((a) => a.startsWith('--scenario='))?.slice(11).split(',');
+const variantFilter = args.find((a) => a.startsWith('--variants='))?.slice(11).split(',');
 const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
 const DISTINCT = smoke ? 300 : 20_000;
@@ -139,6 +140,12 @@ function startServer(framework, variant) {
   });
 }
 
+/** CPU time (user + system) the process has used, in microseconds (clock ticks are 10 ms here). */
+function cpuOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 function rssOf(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
@@ -164,8 +171,9 @@ async function http() {
   });
   const scenarios = { repeated: [distinct[0]], distinct, mix20: mix };
   const results = [];
-  for (const [framework, variants] of Object.entries(FRAMEWORKS)) {
+  for (const [framework, allVariants] of Object.entries(FRAMEWORKS)) {
     if (only && !only.includes(framework)) continue;
+    const variants = allVariants.filter((v) => v === 'none' || !variantFilter || variantFilter.includes(v));
     for (const [scenario, tokens] of Object.entries(scenarios)) {
       if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
       if (scenarioFilter && !scenarioFilter.includes(scenario)) continue;
@@ -175,8 +183,10 @@ async function http() {
           const { child, url } = await startServer(framework, variant);
           try {
             await load(url, tokens, 1); // warm-up: JIT, key fetch, caches
+            const cpuBefore = cpuOf(child.pid);
             const result = await load(url, tokens, DURATION);
-            perVariant[variant].push({ rps: result.requests.average, p99: result.latency.p99, rss: rssOf(child.pid), non2xx: result.non2xx, errors: result.errors + result.timeouts });
+            const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.requests.total);
+            perVariant[variant].push({ rps: result.requests.average, p99: result.latency.p99, rss: rssOf(child.pid), cpu, non2xx: result.non2xx, errors: result.errors + result.timeouts });
           } finally {
             child.kill();
           }
@@ -185,10 +195,10 @@ async function http() {
       const baseline = median(perVariant.none.map((r) => r.rps));
       for (const variant of variants) {
         const runs = perVariant[variant];
-        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: median(runs.map((r) => r.rss)), non2xx: median(runs.map((r) => r.non2xx)), errors: Math.max(...runs.map((r) => r.errors)) };
+        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: median(runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), non2xx: median(runs.map((r) => r.non2xx)), errors: Math.max(...runs.map((r) => r.errors)) };
         row.ratio = row.rps / baseline;
         results.push(row);
-        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.ratio.toFixed(2)}x, non-2xx ${row.non2xx}`);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x, non-2xx ${row.non2xx}`);
       }
     }
   }
@@ -227,9 +237,9 @@ function report(microRows, httpRows) {
     '',
     '## HTTP (GET /messages needing scope read:messages)',
     '',
-    '| framework | scenario | library | req/s | × unprotected | p99 ms | RSS MiB | non-2xx |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.p99} | ${Math.round(r.rss / 1048576)} | ${fmt(r.non2xx)} |`),
+    '| framework | scenario | library | req/s | × unprotected | p99 ms | server CPU µs/req | RSS MiB | non-2xx |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${fmt(r.non2xx)} |`),
     '',
     '![throughput relative to the unprotected app](results.svg)',
     '',

@@ -7,6 +7,8 @@ import 'reflect-metadata';
 const [framework, variant] = process.argv.slice(2);
 const { ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience } = process.env;
 const body = (user) => ({ user });
+// Extra verifier options for experiments, as JSON (e.g. TOKENWARD_OPTIONS='{"tokenCache":false}').
+const extra = JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}');
 const hasScope = (scope, wanted) => typeof scope === 'string' && scope.split(' ').includes(wanted);
 
 async function express() {
@@ -15,7 +17,7 @@ async function express() {
   const route = [];
   if (variant === 'tokenward') {
     const { tokenward, requireScopes } = await import('@tokenward/express');
-    app.use(tokenward({ issuer, audience, jwksUri }));
+    app.use(tokenward({ issuer, audience, jwksUri, ...extra }));
     route.push(requireScopes('read:messages'));
   } else if (variant === 'express-oauth2-jwt-bearer') {
     const { auth, requiredScopes } = await import('express-oauth2-jwt-bearer');
@@ -42,7 +44,7 @@ async function fastify() {
   const config = {};
   if (variant === 'tokenward') {
     const { default: tokenward } = await import('@tokenward/fastify');
-    await app.register(tokenward, { issuer, audience, jwksUri });
+    await app.register(tokenward, { issuer, audience, jwksUri, ...extra });
     config.scopes = ['read:messages'];
   } else if (variant === 'fastify-jwt') {
     const { default: fjwt } = await import('@fastify/jwt');
@@ -79,7 +81,7 @@ async function nest() {
   const guards = [];
   if (variant === 'tokenward') {
     const { TokenwardModule, TokenwardGuard, Scopes } = await import('@tokenward/nest');
-    imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri }));
+    imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri, ...extra }));
     guards.push(TokenwardGuard);
     Scopes('read:messages')(MessagesController.prototype, 'list', Object.getOwnPropertyDescriptor(MessagesController.prototype, 'list'));
   } else if (variant === 'passport-jwt') {
