@@ -3,12 +3,12 @@
  * in a separate Node process resolving them by name as a consumer would. Run after `pnpm build`.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeKey, type TestKey } from './support/keys';
 import { startJwksServer, type JwksServer } from './support/jwks-server';
 import { mint } from './support/tokens';
+import { assertBuilt } from './support/built';
 
 const run = promisify(execFile);
 const root = join(__dirname, '..');
@@ -17,9 +17,7 @@ const audience = 'https://api.example.com';
 let key: TestKey;
 let jwks: JwksServer;
 beforeAll(async () => {
-  for (const pkg of ['core', 'express', 'fastify', 'nest']) {
-    if (!existsSync(join(root, 'packages', pkg, 'dist', 'cjs', 'index.js'))) throw new Error(`packages/${pkg} is not built: run pnpm build first`);
-  }
+  assertBuilt(['core', 'express', 'fastify', 'nest']);
   key = makeKey('ES256', 'k1');
   jwks = await startJwksServer([key.jwk]);
 });

@@ -2,17 +2,16 @@
  * @tokenward/fastify against a real JWKS server and real Fastify apps over HTTP on 127.0.0.1.
  * (app.inject is not used: light-my-request loads an ESM-only dependency that jest does not transform.)
  */
-import { request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
+import { request as httpRequest } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createVerifier, RevocationList, TokenwardError, type Verifier } from '@tokenward/core';
-import { requireScopes as expressRequireScopes, tokenward as expressTokenward } from '@tokenward/express';
 import tokenward, { isTokenwardError, respond, type TokenwardOptions } from '@tokenward/fastify';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
-import { rawRequest, type RawResponse } from '../../../test/support/raw-http';
+import { rawRequest } from '../../../test/support/raw-http';
+import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
+import { bearer, get } from '../../../test/support/fetch';
 
 const audience = 'https://api.example.com';
 let key: TestKey;
@@ -25,7 +24,6 @@ beforeAll(async () => {
 afterAll(() => jwks.close());
 
 const token = (claims: Record<string, unknown> = {}) => mint(key, { issuer: jwks.issuer, audience }, { claims });
-const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
 
 // Every app a test starts is closed after it.
 const running: FastifyInstance[] = [];
@@ -48,18 +46,6 @@ async function serve(routes: (app: FastifyInstance) => unknown, options: Partial
 async function listen(app: FastifyInstance): Promise<string> {
   running.push(app);
   return app.listen({ port: 0, host: '127.0.0.1' });
-}
-
-async function get(base: string, path: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${base}${path}`, { headers });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, header: (name: string) => res.headers.get(name), body };
 }
 
 const whoami = (app: FastifyInstance, path = '/me', config: Record<string, unknown> = {}) =>
@@ -181,35 +167,19 @@ describe('rejections are answered with RFC 6750 status, challenge and JSON body'
 });
 
 describe('every rejection is byte for byte what the Express adapter sends', () => {
-  const compared = ['www-authenticate', 'retry-after', 'cache-control', 'content-type', 'content-length'];
   let down: JwksServer;
-  let expressServer: Server;
-  let expressBase: string;
+  let reference: ReferenceApp;
   let fastify: FastifyInstance;
   let fastifyBase: string;
 
   beforeAll(async () => {
     down = await startJwksServer([key.jwk]);
     down.setMode('error');
-    const app = express();
-    app.get('/outage', expressTokenward({ issuer: down.issuer, audience }), (_req, res) => {
-      res.json({});
-    });
-    app.use(expressTokenward({ issuer: jwks.issuer, audience }));
-    app.get('/me', (_req, res) => {
-      res.json({});
-    });
-    app.get('/admin', expressRequireScopes('admin'), (_req, res) => {
-      res.json({});
-    });
-    expressServer = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => expressServer.once('listening', resolve));
-    expressBase = `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`;
-
+    reference = await startExpressReference({ issuer: jwks.issuer, outageIssuer: down.issuer, audience });
     fastify = Fastify();
     fastify.register(async (outage) => {
       await outage.register(tokenward, { issuer: down.issuer, audience });
-      outage.get('/outage', async () => ({}));
+      outage.get('/outage/me', async () => ({}));
     });
     fastify.register(async (api) => {
       await api.register(tokenward, { issuer: jwks.issuer, audience });
@@ -220,26 +190,16 @@ describe('every rejection is byte for byte what the Express adapter sends', () =
   });
   afterAll(async () => {
     await fastify.close();
-    await new Promise((resolve) => expressServer.close(resolve));
+    await reference.close();
     await down.close();
   });
 
-  const auth = (value: string): [string, string] => ['Authorization', value];
-  test.each([
-    ['no credentials', '/me', (): Array<[string, string]> => []],
-    ['another scheme', '/me', () => [auth('Basic dXNlcjpwYXNz')]],
-    ['a malformed header', '/me', () => [auth('Bearer abc$def')]],
-    ['two Authorization headers', '/me', () => [auth(`Bearer ${token()}`), auth(`Bearer ${token()}`)]],
-    ['an expired token', '/me', () => [auth(`Bearer ${token({ exp: 1000, iat: 900 })}`)]],
-    ['a missing scope', '/admin', () => [auth(`Bearer ${token()}`)]],
-    ['a key source that is down', '/outage', () => [auth(`Bearer ${mint(key, { issuer: down.issuer, audience })}`)]],
-  ])('%s', async (_name, path, headers) => {
+  test.each(rejectionCases(token, () => mint(key, { issuer: down.issuer, audience })))('%s', async (_name, path, headers) => {
     const sent = headers();
-    const fromExpress = await rawRequest(expressBase, path, sent);
+    const fromExpress = await rawRequest(reference.base, path, sent);
     const fromFastify = await rawRequest(fastifyBase, path, sent);
     expect(fromExpress.status).toBeGreaterThanOrEqual(400);
-    const pick = (r: RawResponse) => ({ status: r.status, body: r.body, headers: Object.fromEntries(compared.map((h) => [h, r.headers[h]])) });
-    expect(pick(fromFastify)).toEqual(pick(fromExpress));
+    expect(comparable(fromFastify)).toEqual(comparable(fromExpress));
   });
 });
 

@@ -5,12 +5,12 @@
  * Needs `pnpm build` (or build-package.mjs in packages/core and packages/fastify) first.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
+import { assertBuilt } from '../../../test/support/built';
 
 const run = promisify(execFile);
 const packageDir = join(__dirname, '..');
@@ -19,11 +19,7 @@ const audience = 'https://api.example.com';
 let key: TestKey;
 let jwks: JwksServer;
 beforeAll(async () => {
-  for (const dir of [join(packageDir, '..', 'core'), packageDir]) {
-    if (!existsSync(join(dir, 'dist', 'cjs', 'index.js')) || !existsSync(join(dir, 'dist', 'esm', 'index.js'))) {
-      throw new Error(`${dir} is not built: run pnpm build first`);
-    }
-  }
+  assertBuilt(['core', 'fastify']);
   key = makeKey('ES256', 'k1');
   jwks = await startJwksServer([key.jwk]);
 });

@@ -7,14 +7,11 @@
 import 'reflect-metadata';
 import { Catch, Controller, Get, HttpException, Module, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
-import express from 'express';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { requireScopes as expressRequireScopes, tokenward as expressTokenward } from '@tokenward/express';
 import { Auth, isTokenwardError, Scopes, TokenwardError, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
-import { rawRequest, type RawResponse } from '../../../test/support/raw-http';
+import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
+import { rawRequest } from '../../../test/support/raw-http';
 import { mint } from '../../../test/support/tokens';
 import { bearer, closeAll, get, platforms, start, type Platform } from './support';
 
@@ -163,57 +160,30 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
 });
 
 describe('every rejection is byte for byte what the Express adapter sends', () => {
-  const compared = ['www-authenticate', 'retry-after', 'cache-control', 'content-type', 'content-length'];
-  let expressServer: Server;
-  let expressBase: string;
+  let reference: ReferenceApp;
   const nest: Record<Platform, { api: string; outage: string }> = { Express: { api: '', outage: '' }, Fastify: { api: '', outage: '' } };
 
   beforeAll(async () => {
-    const app = express();
-    app.get('/outage/me', expressTokenward({ issuer: down.issuer, audience }), (_req, res) => {
-      res.json({});
-    });
-    app.use(expressTokenward({ issuer: jwks.issuer, audience }));
-    app.get('/me', (_req, res) => {
-      res.json({});
-    });
-    app.get('/admin', expressRequireScopes('admin'), (_req, res) => {
-      res.json({});
-    });
-    expressServer = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => expressServer.once('listening', resolve));
-    expressBase = `http://127.0.0.1:${(expressServer.address() as AddressInfo).port}`;
+    reference = await startExpressReference({ issuer: jwks.issuer, outageIssuer: down.issuer, audience });
     for (const platform of platforms) {
       nest[platform] = { api: (await start({ imports: [apiModule(jwks.issuer)] }, platform)).base, outage: (await start({ imports: [apiModule(down.issuer)] }, platform)).base };
     }
   });
   afterAll(async () => {
     await closeAll();
-    await new Promise((resolve) => expressServer.close(resolve));
+    await reference.close();
   });
 
-  const auth = (value: string): [string, string] => ['Authorization', value];
-  const cases = [
-    ['no credentials', '/me', (): Array<[string, string]> => []],
-    ['another scheme', '/me', () => [auth('Basic dXNlcjpwYXNz')]],
-    ['a malformed header', '/me', () => [auth('Bearer abc$def')]],
-    ['two Authorization headers', '/me', () => [auth(`Bearer ${token()}`), auth(`Bearer ${token()}`)]],
-    ['an expired token', '/me', () => [auth(`Bearer ${token({ exp: 1000, iat: 900 })}`)]],
-    ['another audience', '/me', () => [auth(`Bearer ${token({ aud: 'https://other.example.com' })}`)]],
-    ['a missing scope', '/admin', () => [auth(`Bearer ${token()}`)]],
-    ['a key source that is down', '/outage/me', () => [auth(`Bearer ${outageToken()}`)]],
-  ] as const;
-
+  const cases = rejectionCases(token, outageToken);
   test.each(platforms.flatMap((platform) => cases.map(([name, path, headers]) => [platform, name, path, headers] as const)))(
     'Nest on %s: %s',
     async (platform, _name, path, headers) => {
       const sent = headers();
-      const fromExpress = await rawRequest(expressBase, path, sent);
+      const fromExpress = await rawRequest(reference.base, path, sent);
       const { api, outage } = nest[platform];
       const fromNest = path.startsWith('/outage') ? await rawRequest(outage, path.slice('/outage'.length), sent) : await rawRequest(api, path, sent);
       expect(fromExpress.status).toBeGreaterThanOrEqual(400);
-      const pick = (r: RawResponse) => ({ status: r.status, body: r.body, headers: Object.fromEntries(compared.map((h) => [h, r.headers[h]])) });
-      expect(pick(fromNest)).toEqual(pick(fromExpress));
+      expect(comparable(fromNest)).toEqual(comparable(fromExpress));
     },
   );
 });

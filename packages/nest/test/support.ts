@@ -10,6 +10,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 
+export { bearer, get, type Answer } from '../../../test/support/fetch';
+
 export type Platform = 'Express' | 'Fastify';
 
 /** Both platforms, for `describe.each`. */
@@ -42,23 +44,3 @@ export async function start(metadata: ModuleMetadata, platform: Platform = 'Expr
   return { app, base: `http://127.0.0.1:${port}` };
 }
 
-export interface Answer {
-  status: number;
-  header(name: string): string | null;
-  body: unknown;
-}
-
-/** GET over real HTTP; the body parsed as JSON when it is JSON. */
-export async function get(base: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const res = await fetch(`${base}${path}`, { headers });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: res.status, header: (name) => res.headers.get(name), body };
-}
-
-export const bearer = (jwt: string): Record<string, string> => ({ authorization: `Bearer ${jwt}` });
