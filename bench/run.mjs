@@ -127,7 +127,9 @@ const PEER_LABEL = {
 
 function startServer(framework, variant) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(here, 'server.mjs'), framework, variant], {
+    // BENCH_SERVER_NODE_ARGS passes flags to the server processes only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, join(here, 'server.mjs'), framework, variant], {
       env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

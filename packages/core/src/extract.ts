@@ -50,10 +50,26 @@ export function authorizationValues(req: { headers: IncomingHttpHeaders; rawHead
  * Throws `invalid_request` (400) for several tokens, several methods, or a malformed header.
  */
 export function extractBearer(req: BearerRequest, options: ExtractOptions): string | undefined {
+  const credentials = bearerCredentials(req, options);
+  if (credentials !== undefined) assertB64token(credentials);
+  return credentials;
+}
+
+/**
+ * `extractBearer` without the character scan of the credentials, which `assertB64token` does: the
+ * verifier skips the scan for a token equal to one it verified before (a verified token has the
+ * strict base64url shape, a subset of b64token) and scans every other one before using it.
+ */
+export function bearerCredentials(req: BearerRequest, options: ExtractOptions): string | undefined {
   const fromHeader = tokenFromHeader(req.authorization, options.maxTokenBytes);
   const fromQuery = options.allowQueryToken === true ? tokenFromQuery(req.url, options.maxTokenBytes) : undefined;
   if (fromHeader !== undefined && fromQuery !== undefined) throw new TokenwardError('multiple_credentials');
   return fromHeader ?? fromQuery;
+}
+
+/** RFC 6750 §2.1: the credentials are one b64token; otherwise the request is malformed (400). */
+export function assertB64token(credentials: string): void {
+  if (!B64TOKEN.test(credentials)) throw new TokenwardError('authorization_malformed');
 }
 
 function tokenFromHeader(value: string | readonly string[] | undefined, maxTokenBytes: number): string | undefined {
@@ -74,7 +90,6 @@ function tokenFromHeader(value: string | readonly string[] | undefined, maxToken
   const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
   if (credentials.includes(',')) throw new TokenwardError('multiple_credentials');
   if (credentials.length > maxTokenBytes) throw new TokenwardError('token_too_large');
-  if (!B64TOKEN.test(credentials)) throw new TokenwardError('authorization_malformed');
   return credentials;
 }
 
@@ -88,6 +103,5 @@ function tokenFromQuery(url: string | undefined, maxTokenBytes: number): string 
   if (values.length > 1) throw new TokenwardError('multiple_credentials');
   const token = values[0] as string;
   if (token.length > maxTokenBytes) throw new TokenwardError('token_too_large');
-  if (!B64TOKEN.test(token)) throw new TokenwardError('authorization_malformed');
   return token;
 }

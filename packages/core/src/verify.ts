@@ -7,14 +7,14 @@ import { checkClaims, type ClaimsPolicy } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
 import { isTokenwardError, TokenwardError } from './errors.js';
 import { emitter, type EventListener } from './events.js';
-import { extractBearer, type BearerRequest } from './extract.js';
+import { assertB64token, bearerCredentials, type BearerRequest } from './extract.js';
 import { decodeJsonObject, parseHeader, splitCompact, type HeaderPolicy } from './jws/compact.js';
 import { verifyJws } from './jws/verify.js';
 import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
 import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
 import { authorizeToken, checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
-import { LRUCache } from 'lru-cache';
+import { TokenCache } from './token-cache.js';
 
 export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const ASYMMETRIC = new Set([...DEFAULT_ALGORITHMS, 'Ed25519']);
@@ -99,7 +99,7 @@ class JwtVerifier implements Verifier {
   private readonly maxTokenBytes: number;
   private readonly allowQueryToken: boolean;
   private readonly keySets = new Map<string, RemoteJwks>();
-  private readonly cache: LRUCache<string, CachedToken> | undefined;
+  private readonly cache: TokenCache<CachedToken> | undefined;
 
   constructor(options: VerifierOptions) {
     const issuers = list(options.issuer, 'issuer');
@@ -131,7 +131,7 @@ class JwtVerifier implements Verifier {
       throw new TypeError('tokenward: the RevocationList maxTokenLifetime must be at least the verifier maxTokenLifetime');
     }
     if (options.tokenCache !== false) {
-      this.cache = new LRUCache({ max: options.tokenCache?.max ?? 10_000 });
+      this.cache = new TokenCache(options.tokenCache?.max ?? 10_000);
     }
 
     const jwksOptions = options.jwks ?? {};
@@ -164,7 +164,7 @@ class JwtVerifier implements Verifier {
   check(request: BearerRequest, options: AuthenticateOptions = {}): AccessToken | undefined | Promise<AccessToken | undefined> {
     let token: string | undefined;
     try {
-      token = extractBearer(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
+      token = bearerCredentials(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
       if (token === undefined) {
         // Optional credentials, but a route that asks for scopes cannot be satisfied anonymously.
         if (options.credentialsRequired === false && !requiresScope(options)) return undefined;
@@ -177,6 +177,8 @@ class JwtVerifier implements Verifier {
         checkScopes(hit.scopes, options);
         return hit;
       }
+      // Equal to a verified token, the credentials were well formed; any other must be scanned.
+      if (cached === undefined) assertB64token(token);
     } catch (error) {
       throw this.rejected(error);
     }
@@ -249,9 +251,7 @@ class JwtVerifier implements Verifier {
   private forgetTokensOf(kids: readonly string[]): void {
     if (this.cache === undefined) return;
     const removed = new Set(kids);
-    for (const [token, cached] of this.cache.entries()) {
-      if (cached.token.header.kid !== undefined && removed.has(cached.token.header.kid)) this.cache.delete(token);
-    }
+    this.cache.deleteWhere((cached) => cached.token.header.kid !== undefined && removed.has(cached.token.header.kid));
   }
 
   /** Every failure leaves as a TokenwardError with our realm, and is reported once. */

@@ -95,6 +95,32 @@ describe('a repeated token is verified once', () => {
   });
 });
 
+describe('a hit needs the very same token', () => {
+  // The cache is keyed by the token's tail (its signature's end); these tokens share it with a
+  // cached one and differ elsewhere, so each must be judged on its own.
+  test('a cached token with another payload under the same signature is refused signature_invalid', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock);
+    await verifier.verify(jwt);
+    const [header, , signature] = jwt.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsAt(clock, 300), iss: server.issuer, aud: audience, sub: 'admin', scope: 'admin' })).toString('base64url')}.${signature}`;
+    expect((await rejection(verifier.verify(forged))).reason).toBe('signature_invalid');
+    await expect(verifier.check(bearer(forged))).rejects.toMatchObject({ reason: 'signature_invalid' });
+    // The cached token itself is still served from the cache.
+    expect(verifier.check(bearer(jwt))).not.toBeInstanceOf(Promise);
+  });
+
+  test('credentials that end like a cached token but are no b64token are refused authorization_malformed', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock);
+    await verifier.verify(jwt);
+    const error = thrown(() => verifier.check(bearer(`$${jwt}`)));
+    expect([error.reason, error.status]).toEqual(['authorization_malformed', 400]);
+  });
+});
+
 describe('cache entries die at the token exp', () => {
   test('a cached token is served until exp and refused as token_expired after exp + clockTolerance', async () => {
     const clock = testClock();
