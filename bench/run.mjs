@@ -112,13 +112,14 @@ async function micro() {
 
 // ---------------------------------------------------------------- HTTP
 const FRAMEWORKS = {
-  express: ['none', 'tokenward', 'express-oauth2-jwt-bearer', 'express-jwt'],
-  fastify: ['none', 'tokenward', 'fastify-jwt'],
-  nest: ['none', 'tokenward', 'passport-jwt'],
+  express: ['none', 'tokenward', 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
+  fastify: ['none', 'tokenward', 'tokenward-inline', 'fastify-jwt'],
+  nest: ['none', 'tokenward', 'tokenward-inline', 'passport-jwt'],
 };
 const PEER_LABEL = {
   none: 'unprotected',
   tokenward: 'tokenward',
+  'tokenward-inline': 'tokenward, signatureWork: inline',
   'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
   'express-jwt': 'express-jwt + jwks-rsa',
   'fastify-jwt': '@fastify/jwt + get-jwks',
@@ -258,7 +259,7 @@ function chart(rows) {
   const left = 330;
   const width = 820;
   const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratio));
-  const colors = { none: '#9aa0a6', tokenward: '#1a73e8' };
+  const colors = { none: '#9aa0a6', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
   let y = 40;
   const parts = [];
   for (const group of groups) {

@@ -8,14 +8,16 @@ const [framework, variant] = process.argv.slice(2);
 const { ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience } = process.env;
 const body = (user) => ({ user });
 // Extra verifier options for experiments, as JSON (e.g. TOKENWARD_OPTIONS='{"tokenCache":false}').
-const extra = JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}');
+// The 'tokenward-inline' variant checks signatures on the event loop (signatureWork: 'inline').
+const extra = { ...(variant === 'tokenward-inline' ? { signatureWork: 'inline' } : {}), ...JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}') };
+const isTokenward = variant.startsWith('tokenward');
 const hasScope = (scope, wanted) => typeof scope === 'string' && scope.split(' ').includes(wanted);
 
 async function express() {
   const { default: express } = await import('express');
   const app = express();
   const route = [];
-  if (variant === 'tokenward') {
+  if (isTokenward) {
     const { tokenward, requireScopes } = await import('@tokenward/express');
     app.use(tokenward({ issuer, audience, jwksUri, ...extra }));
     route.push(requireScopes('read:messages'));
@@ -42,7 +44,7 @@ async function fastify() {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
   const config = {};
-  if (variant === 'tokenward') {
+  if (isTokenward) {
     const { default: tokenward } = await import('@tokenward/fastify');
     await app.register(tokenward, { issuer, audience, jwksUri, ...extra });
     config.scopes = ['read:messages'];
@@ -79,7 +81,7 @@ async function nest() {
   const imports = [];
   const providers = [];
   const guards = [];
-  if (variant === 'tokenward') {
+  if (isTokenward) {
     const { TokenwardModule, TokenwardGuard, Scopes } = await import('@tokenward/nest');
     imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri, ...extra }));
     guards.push(TokenwardGuard);

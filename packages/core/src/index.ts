@@ -7,6 +7,7 @@ export type { AuthenticateOptions, Verifier, VerifierOptions } from './verify.js
 export type { AccessToken } from './token.js';
 export type { JwtClaims } from './claims.js';
 export type { ProtectedHeader } from './jws/compact.js';
+export type { SignatureWork } from './jws/verify.js';
 export { authorizationValues, extractBearer } from './extract.js';
 export type { BearerRequest, ExtractOptions } from './extract.js';
 export { authorizeToken, checkScopes, DEFAULT_SCOPE_CLAIMS } from './scopes.js';

@@ -9,7 +9,7 @@ import { isTokenwardError, TokenwardError } from './errors.js';
 import { emitter, type EventListener } from './events.js';
 import { assertB64token, bearerCredentials, type BearerRequest } from './extract.js';
 import { decodeJsonObject, parseHeader, splitCompact, type HeaderPolicy } from './jws/compact.js';
-import { verifyJws } from './jws/verify.js';
+import { verifyJws, type SignatureWork } from './jws/verify.js';
 import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
 import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
 import { authorizeToken, checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
@@ -48,6 +48,11 @@ export interface VerifierOptions {
   allowQueryToken?: boolean;
   /** `realm` of the WWW-Authenticate challenge. Default 'api'. */
   realm?: string;
+  /**
+   * Where signatures are checked: 'inline' on the event loop, 'threadpool' on libuv's thread pool,
+   * or 'auto' (the pool only when verifications overlap on a multi-core machine). Default 'auto'.
+   */
+  signatureWork?: SignatureWork;
   onEvent?: EventListener;
   /** Milliseconds since the epoch; for tests. */
   clock?: () => number;
@@ -98,6 +103,7 @@ class JwtVerifier implements Verifier {
   private readonly scopeClaims: readonly string[];
   private readonly maxTokenBytes: number;
   private readonly allowQueryToken: boolean;
+  private readonly signatureWork: SignatureWork;
   private readonly keySets = new Map<string, RemoteJwks>();
   private readonly cache: TokenCache<CachedToken> | undefined;
 
@@ -121,6 +127,8 @@ class JwtVerifier implements Verifier {
     this.realm = options.realm ?? 'api';
     this.maxTokenBytes = options.maxTokenBytes ?? 8 * 1024;
     this.allowQueryToken = options.allowQueryToken ?? false;
+    this.signatureWork = options.signatureWork ?? 'auto';
+    if (!['auto', 'inline', 'threadpool'].includes(this.signatureWork)) throw new TypeError("tokenward: signatureWork must be 'auto', 'inline' or 'threadpool'");
     this.scopeClaims = options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS;
     this.headerPolicy = { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false };
     this.claimsPolicy = { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime };
@@ -214,7 +222,7 @@ class JwtVerifier implements Verifier {
     if (keys === undefined) throw new TokenwardError('issuer_mismatch');
     // Known key, imported already: no await on the way (each one is a trip through the microtask queue).
     const key = keys.peek(header.kid, header.alg) ?? (await keys.getKey(header.kid, header.alg));
-    const pending = verifyJws(token, parts, header.alg, key);
+    const pending = verifyJws(token, parts, header.alg, key, this.signatureWork);
     if (pending !== undefined) await pending;
 
     const now = this.clock() / 1000;

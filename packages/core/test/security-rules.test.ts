@@ -781,6 +781,25 @@ describe('rule: a token altered anywhere is refused (a bit flip in header, paylo
   });
 });
 
+describe('rule: the signature verdict does not depend on where it is computed (signatureWork)', () => {
+  const flipLast = (t: string): string => `${t.slice(0, -2)}${ALPHABET[(ALPHABET.indexOf(t[t.length - 2] as string) + 1) % 64]}${t.slice(-1)}`;
+
+  test.each(['inline', 'threadpool', 'auto'] as const)('%s: 64 overlapping verifications, half with a broken signature, each get their own verdict', async (signatureWork) => {
+    const v = makeVerifier({ signatureWork });
+    const keys = [rs, es, es384, ed];
+    const tokens = Array.from({ length: 64 }, (_, i) => {
+      const good = token(keys[i % keys.length] as TestKey, {}, claims({ sub: `user-${i}` }));
+      return i % 2 === 0 ? good : flipLast(good);
+    });
+    const verdicts = await Promise.all(tokens.map((t) => v.verify(t).then((verified) => verified.subject, (e: unknown) => (isTokenwardError(e) ? e.reason : e))));
+    expect(verdicts).toEqual(tokens.map((_, i) => (i % 2 === 0 ? `user-${i}` : 'signature_invalid')));
+  });
+
+  test('an unknown signatureWork is refused at construction', () => {
+    expect(() => makeVerifier({ signatureWork: 'threadPool' as never })).toThrow(TypeError);
+  });
+});
+
 describe('rule: the returned token is immutable, so a handler cannot alter a cached one', () => {
   test('token, header, claims and scopes resist changes, and the cached token served next is unchanged', async () => {
     const v = makeVerifier({ tokenCache: { max: 100 } });

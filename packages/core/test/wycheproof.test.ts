@@ -7,16 +7,17 @@
  *   out: these payloads are not claim sets).
  * - Primitive vectors (ECDSA P-256, RSA PKCS#1 v1.5, RSA-PSS, Ed25519): the key goes through
  *   vetJwk and KeyEntry.import, the signature through verifySignature.
+ * The signature is checked both inline and on the thread pool (`signatureWork`); the verdicts must agree.
  * Every verdict must equal Wycheproof's `valid` / `invalid`. The only departures are listed in
  * POLICY below, each with its reason, and asserted as refusals.
  */
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { DEFAULT_ALGORITHMS, isTokenwardError } from '@tokenward/core';
 import { parseHeader, splitCompact } from '../src/jws/compact';
-import { verifySignature } from '../src/jws/signature';
+import { verifySignature, verifySignatureInPool } from '../src/jws/signature';
 import { verifyJws } from '../src/jws/verify';
 import { vetJwk } from '../src/keys/jwk';
 import { KeyEntry, RemoteJwks } from '../src/keys/remote-jwks';
@@ -98,19 +99,33 @@ beforeAll(async () => {
 });
 afterAll(() => jwks.close());
 
+/** The verdict with the signature checked inline and on the thread pool; the two must agree. */
 async function joseVerdict(jws: unknown, keys: JWK[]): Promise<Verdict> {
   jwks.setKeys(keys);
   const keySet = new RemoteJwks(async () => jwks.jwksUri, ALGORITHMS, {}, { emit: () => undefined, clock: Date.now });
-  try {
-    const parts = splitCompact(jws, MAX_BYTES);
-    const header = parseHeader(parts.header, { algorithms: ALGORITHMS, requireTyp: false });
-    const key = await keySet.getKey(header.kid, header.alg);
-    await verifyJws(jws as string, parts, header.alg, key);
-    return 'valid';
-  } catch (error) {
-    if (!isTokenwardError(error)) throw error;
-    return 'invalid';
-  }
+  const verdicts = await Promise.all(
+    (['inline', 'threadpool'] as const).map(async (work): Promise<Verdict> => {
+      try {
+        const parts = splitCompact(jws, MAX_BYTES);
+        const header = parseHeader(parts.header, { algorithms: ALGORITHMS, requireTyp: false });
+        const key = await keySet.getKey(header.kid, header.alg);
+        await verifyJws(jws as string, parts, header.alg, key, work);
+        return 'valid';
+      } catch (error) {
+        if (!isTokenwardError(error)) throw error;
+        return 'invalid';
+      }
+    }),
+  );
+  expect(verdicts[1]).toBe(verdicts[0]);
+  return verdicts[0] as Verdict;
+}
+
+/** verifySignature's verdict, checked against the thread-pool variant. */
+async function signatureVerdict(alg: string, key: KeyObject, msg: Buffer, sig: Buffer): Promise<Verdict> {
+  const inline = verifySignature(alg, key, msg, sig);
+  expect(await verifySignatureInPool(alg, key, msg, sig)).toBe(inline);
+  return inline ? 'valid' : 'invalid';
 }
 
 describe.each(['json_web_signature_test.json', 'json_web_key_test.json'])('Wycheproof %s', (file) => {
@@ -171,7 +186,7 @@ describe.each(PRIMITIVES)('Wycheproof %s as %s signatures', (file, alg) => {
   const cases = load<PrimitiveVector>(file).testGroups.flatMap((group) => group.tests.map((test) => ({ group, test })));
   test.each(cases.map((c) => [`tcId ${c.test.tcId} ${c.test.comment}`, c] as const))('%s', async (_name, { group, test }) => {
     const key = await importKey(jwkOf(group), alg);
-    const verdict: Verdict = verifySignature(alg, key, Buffer.from(test.msg, 'hex'), Buffer.from(test.sig, 'hex')) ? 'valid' : 'invalid';
+    const verdict = await signatureVerdict(alg, key, Buffer.from(test.msg, 'hex'), Buffer.from(test.sig, 'hex'));
     const expected = test.result === 'acceptable' ? ACCEPTABLE[`${file}#${test.tcId}`] : test.result;
     expect(verdict).toBe(expected);
   });
@@ -189,9 +204,9 @@ describe('Wycheproof ecdsa_secp256r1_sha256_test.json (DER)', () => {
     const key = await importKey(jwkOf(group), 'ES256');
     const msg = Buffer.from(test.msg, 'hex');
     const der = Buffer.from(test.sig, 'hex');
-    expect(verifySignature('ES256', key, msg, der)).toBe(false);
+    expect(await signatureVerdict('ES256', key, msg, der)).toBe('invalid');
     const raw = derToRaw(der, 32);
-    const verdict: Verdict = raw !== undefined && verifySignature('ES256', key, msg, raw) ? 'valid' : 'invalid';
+    const verdict: Verdict = raw === undefined ? 'invalid' : await signatureVerdict('ES256', key, msg, raw);
     expect(verdict).toBe(test.result);
   });
 });
