@@ -23,6 +23,8 @@ interface Tally {
   requests: number;
   byKind: Record<Kind, Record<number, number>>;
   jwksFetches: number;
+  /** Of those, requests the server answered by dropping the connection. */
+  jwksResets: number;
 }
 
 let signer: TestKey;
@@ -57,8 +59,9 @@ function flap(server: JwksServer): () => void {
 }
 
 async function soak(app: SuiteApp, server: JwksServer, tokens: Record<Kind, () => string>): Promise<Tally> {
-  const tally: Tally = { requests: 0, byKind: { valid: {}, expired: {}, forged: {}, randomKid: {} }, jwksFetches: 0 };
+  const tally: Tally = { requests: 0, byKind: { valid: {}, expired: {}, forged: {}, randomKid: {} }, jwksFetches: 0, jwksResets: 0 };
   const fetchesBefore = server.jwksRequests;
+  const resetsBefore = server.resetRequests;
   const deadline = Date.now() + SECONDS * 1000;
   const kinds: Kind[] = ['valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'expired', 'forged', 'randomKid'];
   const client = async (id: number) => {
@@ -72,6 +75,7 @@ async function soak(app: SuiteApp, server: JwksServer, tokens: Record<Kind, () =
   };
   await Promise.all(Array.from({ length: CLIENTS }, (_, id) => client(id)));
   tally.jwksFetches = server.jwksRequests - fetchesBefore;
+  tally.jwksResets = server.resetRequests - resetsBefore;
   return tally;
 }
 
@@ -111,7 +115,9 @@ describe.each(adapters)('the %s adapter under a flapping key server', (adapter) 
       expect(Object.keys(byKind.randomKid).sort()).toEqual(expect.arrayContaining(['401']));
       for (const status of Object.keys(byKind.randomKid)) expect(['401', '503']).toContain(status);
       // One fetch per cooldown window at most, however many random kids arrived (+1 for the edge).
-      expect(tally.jwksFetches).toBeLessThanOrEqual(Math.ceil((SECONDS * 1000) / COOLDOWN_MS) + 1);
+      // A fetch whose connection drops before any answer tries once more within its deadline
+      // (fetch-json.ts), so each dropped request may bring one more request of the same fetch.
+      expect(tally.jwksFetches - tally.jwksResets).toBeLessThanOrEqual(Math.ceil((SECONDS * 1000) / COOLDOWN_MS) + 1);
     } finally {
       await app.close();
       await server.close();

@@ -17,6 +17,8 @@ export interface JwksServer {
   setMode(mode: JwksMode): void;
   /** JWKS requests received so far. */
   readonly jwksRequests: number;
+  /** Of those, the ones answered by dropping the connection (mode 'reset'). */
+  readonly resetRequests: number;
   /** Metadata requests received so far. */
   readonly metadataRequests: number;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function startJwksServer(initialKeys: readonly JWK[] = [], options:
   let body: unknown = { keys: initialKeys };
   let mode: JwksMode = 'ok';
   let jwksRequests = 0;
+  let resetRequests = 0;
   let metadataRequests = 0;
   const jwksPath = options.path ?? '/jwks.json';
   const hanging = new Set<ServerResponse>();
@@ -81,6 +84,7 @@ export async function startJwksServer(initialKeys: readonly JWK[] = [], options:
         res.writeHead(302, { location: `${issuer}/elsewhere.json` }).end();
         return;
       case 'reset':
+        resetRequests++;
         req.socket.destroy();
         return;
     }
@@ -99,6 +103,9 @@ export async function startJwksServer(initialKeys: readonly JWK[] = [], options:
     },
     get jwksRequests() {
       return jwksRequests;
+    },
+    get resetRequests() {
+      return resetRequests;
     },
     get metadataRequests() {
       return metadataRequests;
