@@ -12,7 +12,10 @@ import { startJwksServer, type JwksServer } from '../support/jwks-server';
 import { mint } from '../support/tokens';
 import { rawRequest } from '../support/raw-http';
 
-fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261122), numRuns: Number(process.env.FUZZ_RUNS ?? 60), endOnFailure: true });
+const numRuns = Number(process.env.FUZZ_RUNS ?? 60);
+fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261122), numRuns, endOnFailure: true });
+// Each run is a request to every adapter; the long budget (`pnpm fuzz`) needs time in proportion.
+jest.setTimeout(20_000 + numRuns * 20);
 
 const audience = 'https://api.example.com';
 const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, 'apps', `${name}.ts`)));

@@ -16,6 +16,9 @@ import { json, mint, now, signInput } from '../../../test/support/tokens';
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
 const numRuns = Number(process.env.FUZZ_RUNS ?? 150);
 fc.configureGlobal({ seed, numRuns, endOnFailure: true });
+// The long budget (`pnpm fuzz`) needs time in proportion: a JWKS-body run (a quarter of numRuns)
+// took about 30 ms here, the other properties well under 1 ms.
+jest.setTimeout(20_000 + numRuns * 20);
 // A verify that takes longer than this on any input is a denial-of-service finding. Generous on
 // purpose: this is a safety bound, not a speed measurement (speed lives in bench/).
 const BOUND_MS = 1000;
