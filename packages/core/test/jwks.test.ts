@@ -258,6 +258,27 @@ describe('a JWKS answer must be a small JSON key set, sent directly', () => {
     expect(log.of('keys_refresh_failed').map((e) => e.failure)).toEqual(['too_large']);
   });
 
+  test('a body trickled one byte at a time is cut off by the deadline, which covers the body too', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const server = await routeServer({
+      '/jwks.json': (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        timers.push(setInterval(() => res.write(' '), 50));
+      },
+    });
+    try {
+      const log = new EventLog();
+      const issuer = 'https://issuer.example';
+      const verifier = createVerifier({ issuer, audience, jwksUri: `${server.origin}/jwks.json`, jwks: { timeout: 500 }, onEvent: log.listener });
+      const started = performance.now();
+      expect((await rejection(verifier.verify(token(k1, issuer)))).reason).toBe('jwks_unavailable');
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(log.of('keys_refresh_failed').map((e) => e.failure)).toEqual(['timeout']);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+  });
+
   test('a key set with more keys than maxKeys is refused whole as too_many_keys; one at the cap is used', async () => {
     const over = await jwksServer([k1.jwk, ...spares.map((s) => s.jwk)]);
     const log = new EventLog();
