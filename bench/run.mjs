@@ -1,17 +1,19 @@
-// tokenward side by side with its peers, in one run: `pnpm bench` (full, ~10 min) or
-// `pnpm bench -- --smoke` (seconds; CI runs it to check the benchmark works, never for timing).
+// tokenward side by side with its peers, in one run: `pnpm bench` (full, ~20 min) or
+// `pnpm bench:smoke` (seconds; CI runs it to check the benchmark works, never for timing).
 //
 // Micro: verifies per second in this process, RS256/PS256/ES256/EdDSA, for one repeated token and
 // for 20,000 distinct tokens, against jose.jwtVerify with the same checks and a bare node:crypto
-// signature verify of the same bytes (the floor of the work).
-// HTTP: each server in its own process (server.mjs), autocannon in this one, all on 127.0.0.1,
-// fixed duration and connections, variants interleaved within each round so that drift hits all
-// alike; medians over rounds. Writes RESULTS.md and results.svg next to this file.
-import { spawn } from 'node:child_process';
+// signature verify of the same bytes (the floor of the work); rounds interleave the three.
+// HTTP: each server in its own process (server.mjs), the load generator (wrk, else autocannon) in
+// another, all on 127.0.0.1, fixed duration and connections. All servers of one framework and
+// scenario run side by side and are loaded one after another in rotating order, round after
+// round; each ratio is taken against the unprotected app of the same round, and the table gives
+// the median and the range. Writes RESULTS.md and results.svg next to this file.
+import { spawn, spawnSync } from 'node:child_process';
 import { constants, generateKeyPairSync, sign, verify as cryptoVerify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -24,10 +26,19 @@ const smoke = args.includes('--smoke');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const scenarioFilter = args.find((a) => a.startsWith('--scenario='))?.slice(11).split(',');
 const variantFilter = args.find((a) => a.startsWith('--variants='))?.slice(11).split(',');
-const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+// A slice (--only, --scenario, --variants, --micro, --http) writes RESULTS.partial.md, never the
+// committed RESULTS.md.
+const partial = Boolean(only || scenarioFilter || variantFilter || args.includes('--micro') || args.includes('--http'));
+const outName = smoke ? 'smoke' : partial ? 'partial' : undefined;
+const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 12);
 const DISTINCT = smoke ? 300 : 20_000;
+const MICRO_ROUNDS = smoke ? 1 : 5;
 const CONNECTIONS = 64;
+// The load generator: wrk when it is installed (C, one thread: it leaves more of a small machine
+// to the server under test than autocannon, whose JavaScript needs about a core of its own to
+// keep a Fastify server busy), else autocannon. BENCH_LOAD=autocannon|wrk chooses.
+const LOAD = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon');
 const audience = 'https://api.example.com';
 const log = (...parts) => console.log(...parts);
 
@@ -59,9 +70,9 @@ function signWith(key, input) {
   if (key.alg === 'ES256') return sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return sign(null, data, key.privateKey);
 }
-function mint(key, claims = {}) {
+function mint(key, claims = {}, header = {}) {
   const iat = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
+  const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
   return `${input}.${signWith(key, input).toString('base64url')}`;
 }
 const tokensFor = (key, n) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}` }));
@@ -97,12 +108,32 @@ async function micro() {
     // Warm each path once so that JIT and key imports are not in the figures.
     await opsPerSecond((i) => uncached.verify(distinct[i]), Math.min(n, 500));
     await opsPerSecond((i) => jose.jwtVerify(distinct[i], joseKey, joseOptions), Math.min(n, 500));
+    // Rounds alternate the three paths (order rotating), and each ratio is taken within a round.
+    const paths = {
+      tokenward: (i) => uncached.verify(distinct[i]),
+      jose: (i) => jose.jwtVerify(distinct[i], joseKey, joseOptions),
+      floor: (i) => cryptoVerify(hash, split[i][0], params, split[i][1]),
+    };
+    const rounds = [];
+    for (let round = 0; round < MICRO_ROUNDS; round++) {
+      const rates = {};
+      const names = Object.keys(paths);
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + round) % names.length];
+        rates[name] = await opsPerSecond(paths[name], n);
+      }
+      rounds.push(rates);
+    }
+    const hits = [];
+    for (let round = 0; round < MICRO_ROUNDS; round++) hits.push(await opsPerSecond(() => verifier.verify(repeated), smoke ? 10_000 : 300_000));
     const row = {
       alg: key.alg,
-      cacheHit: await opsPerSecond(() => verifier.verify(repeated), smoke ? 10_000 : 1_000_000),
-      tokenward: await opsPerSecond((i) => uncached.verify(distinct[i]), n),
-      jose: await opsPerSecond((i) => jose.jwtVerify(distinct[i], joseKey, joseOptions), n),
-      floor: await opsPerSecond((i) => cryptoVerify(hash, split[i][0], params, split[i][1]), n),
+      cacheHit: median(hits),
+      tokenward: median(rounds.map((r) => r.tokenward)),
+      jose: median(rounds.map((r) => r.jose)),
+      floor: median(rounds.map((r) => r.floor)),
+      vsJose: median(rounds.map((r) => r.tokenward / r.jose)),
+      vsFloor: median(rounds.map((r) => r.floor / r.tokenward)),
     };
     rows.push(row);
     log(`micro ${row.alg}: cache hit ${fmt(row.cacheHit)}/s, distinct ${fmt(row.tokenward)}/s, jose ${fmt(row.jose)}/s, bare verify ${fmt(row.floor)}/s`);
@@ -112,12 +143,13 @@ async function micro() {
 
 // ---------------------------------------------------------------- HTTP
 const FRAMEWORKS = {
-  express: ['none', 'tokenward', 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
-  fastify: ['none', 'tokenward', 'tokenward-inline', 'fastify-jwt'],
-  nest: ['none', 'tokenward', 'tokenward-inline', 'passport-jwt'],
+  express: ['none', 'layers', 'tokenward', 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
+  fastify: ['none', 'layers', 'tokenward', 'tokenward-inline', 'fastify-jwt'],
+  nest: ['none', 'layers', 'tokenward', 'tokenward-inline', 'passport-jwt'],
 };
 const PEER_LABEL = {
   none: 'unprotected',
+  layers: 'unprotected + no-op middleware (the same layers)',
   tokenward: 'tokenward',
   'tokenward-inline': 'tokenward, signatureWork: inline',
   'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
@@ -155,12 +187,46 @@ function rssOf(pid) {
 }
 
 function load(url, tokens, duration) {
+  return LOAD === 'wrk' ? wrk(url, tokens, duration) : autocannonLoad(url, tokens, duration);
+}
+
+/** The figures of one load run, from either generator: req/s, p99 ms, totals. */
+async function autocannonLoad(url, tokens, duration) {
   let i = 0;
-  return autocannon({
+  const result = await autocannon({
     url: `${url}/messages`,
     connections: CONNECTIONS,
     duration,
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
+  });
+  return { rps: result.requests.average, p99: result.latency.p99, total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts };
+}
+
+const tokenFiles = new Map();
+function tokenFile(tokens) {
+  if (!tokenFiles.has(tokens)) {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
+    writeFileSync(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
+    tokenFiles.set(tokens, dir);
+  }
+  return join(tokenFiles.get(tokens), 'tokens');
+}
+
+function wrk(url, tokens, duration) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '-s', join(here, 'wrk.lua'), `${url}/messages`], {
+      env: { ...process.env, TOKENS_FILE: tokenFile(tokens) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const line = /^WRK (.*)$/m.exec(out);
+      if (code !== 0 || line === null) return reject(new Error(`wrk exited with ${code}: ${out}`));
+      const r = JSON.parse(line[1]);
+      resolve({ rps: r.requests / (r.duration_us / 1e6), p99: Math.round(r.p99_us / 1000), total: r.requests, non2xx: r.non2xx, errors: r.errors });
+    });
   });
 }
 
@@ -170,7 +236,7 @@ async function http() {
   const mix = distinct.slice(0, Math.max(100, DISTINCT / 10)).map((t, i) => {
     if (i % 5 !== 0) return t;
     // 20% invalid: expired, forged signature, wrong audience, garbage, unknown kid.
-    return [mint(rs, { exp: 1000, iat: 900 }), `${t.slice(0, -6)}AAAAAA`, mint(rs, { aud: 'other' }), 'a.b.c', t.replace('k-RS256', 'k-none')][(i / 5) % 5];
+    return [mint(rs, { exp: 1000, iat: 900 }), `${t.slice(0, -6)}AAAAAA`, mint(rs, { aud: 'other' }), 'a.b.c', mint(rs, {}, { kid: 'k-unknown' })][(i / 5) % 5];
   });
   const scenarios = { repeated: [distinct[0]], distinct, mix20: mix };
   const results = [];
@@ -181,27 +247,36 @@ async function http() {
       if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
       if (scenarioFilter && !scenarioFilter.includes(scenario)) continue;
       const perVariant = Object.fromEntries(variants.map((v) => [v, []]));
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const variant of variants) {
-          const { child, url } = await startServer(framework, variant);
-          try {
-            await load(url, tokens, 1); // warm-up: JIT, key fetch, caches
+      // Every variant's server runs for the whole scenario (idle while another is loaded), so the
+      // rounds can alternate quickly; each round's ratio is taken against that round's baseline
+      // run, minutes apart at most, and the order rotates so that no variant always runs first.
+      const servers = [];
+      try {
+        for (const variant of variants) servers.push({ variant, ...(await startServer(framework, variant)) });
+        for (const { url } of servers) await load(url, tokens, 1); // warm-up: JIT, key fetch, caches
+        for (let round = 0; round < ROUNDS; round++) {
+          const runs = {};
+          for (let k = 0; k < servers.length; k++) {
+            const { variant, child, url } = servers[(k + round) % servers.length];
             const cpuBefore = cpuOf(child.pid);
             const result = await load(url, tokens, DURATION);
-            const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.requests.total);
-            perVariant[variant].push({ rps: result.requests.average, p99: result.latency.p99, rss: rssOf(child.pid), cpu, non2xx: result.non2xx, errors: result.errors + result.timeouts });
-          } finally {
-            child.kill();
+            const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
+            runs[variant] = { ...result, rss: rssOf(child.pid), cpu };
           }
+          for (const variant of variants) perVariant[variant].push({ ...runs[variant], ratio: runs[variant].rps / runs.none.rps });
         }
+      } finally {
+        for (const { child } of servers) child.kill();
       }
-      const baseline = median(perVariant.none.map((r) => r.rps));
       for (const variant of variants) {
         const runs = perVariant[variant];
-        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: median(runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), non2xx: median(runs.map((r) => r.non2xx)), errors: Math.max(...runs.map((r) => r.errors)) };
-        row.ratio = row.rps / baseline;
+        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: Math.max(...runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), non2xx: median(runs.map((r) => r.non2xx / Math.max(1, r.total))), errors: Math.max(...runs.map((r) => r.errors)) };
+        const ratios = runs.map((r) => r.ratio);
+        row.ratio = median(ratios);
+        row.ratioMin = Math.min(...ratios);
+        row.ratioMax = Math.max(...ratios);
         results.push(row);
-        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x, non-2xx ${row.non2xx}`);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)}), non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
       }
     }
   }
@@ -222,6 +297,10 @@ const version = (name) => {
   }
 };
 
+function wrkVersion() {
+  return /wrk (\S+)/.exec(spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
+}
+
 function report(microRows, httpRows) {
   const lines = [
     '# Benchmark results',
@@ -229,26 +308,26 @@ function report(microRows, httpRows) {
     `Generated by \`pnpm bench\` on ${new Date().toISOString().slice(0, 10)}${smoke ? ' (smoke run: figures not meaningful)' : ''}.`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}.`,
-    `Versions: ${['express', 'fastify', '@nestjs/core', 'jose', 'express-oauth2-jwt-bearer', 'express-jwt', 'jwks-rsa', '@fastify/jwt', 'get-jwks', '@nestjs/passport', 'passport-jwt', 'autocannon'].map((n) => `${n} ${version(n)}`).join(', ')}.`,
-    `HTTP: autocannon, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid).`,
+    `Versions: ${['express', 'fastify', '@nestjs/core', 'jose', 'express-oauth2-jwt-bearer', 'express-jwt', 'jwks-rsa', '@fastify/jwt', 'get-jwks', '@nestjs/passport', 'passport-jwt'].map((n) => `${n} ${version(n)}`).join(', ')}.`,
+    `HTTP: ${LOAD === 'wrk' ? `wrk ${wrkVersion()} (one thread)` : `autocannon ${version('autocannon')}`}, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid).`,
     '',
-    '## Micro (verifies per second, one after another, in process)',
+    `## Micro (verifies per second, one after another, in process; medians of ${MICRO_ROUNDS} interleaved round(s), ratios taken within each round)`,
     '',
-    '| alg | cache hit | distinct tokens | jose.jwtVerify | bare node:crypto verify | vs jose | vs floor |',
+    '| alg | cache hit | distinct tokens | jose.jwtVerify | bare node:crypto verify | × jose.jwtVerify | time per verify ÷ floor |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...microRows.map((r) => `| ${r.alg} | ${fmt(r.cacheHit)} | ${fmt(r.tokenward)} | ${fmt(r.jose)} | ${fmt(r.floor)} | ${(r.tokenward / r.jose).toFixed(2)}× | ${(r.floor / r.tokenward).toFixed(2)}× slower |`),
+    ...microRows.map((r) => `| ${r.alg} | ${fmt(r.cacheHit)} | ${fmt(r.tokenward)} | ${fmt(r.jose)} | ${fmt(r.floor)} | ${r.vsJose.toFixed(2)}× | ${r.vsFloor.toFixed(2)} |`),
     '',
     '## HTTP (GET /messages needing scope read:messages)',
     '',
-    '| framework | scenario | library | req/s | × unprotected | p99 ms | server CPU µs/req | RSS MiB | non-2xx |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${fmt(r.non2xx)} |`),
+    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | p99 ms | server CPU µs/req | RSS MiB | non-2xx answers |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`),
     '',
     '![throughput relative to the unprotected app](results.svg)',
     '',
   ];
-  writeFileSync(join(here, smoke ? 'RESULTS.smoke.md' : 'RESULTS.md'), lines.join('\n'));
-  writeFileSync(join(here, smoke ? 'results.smoke.svg' : 'results.svg'), chart(httpRows));
+  writeFileSync(join(here, outName ? `RESULTS.${outName}.md` : 'RESULTS.md'), lines.join('\n'));
+  writeFileSync(join(here, outName ? `results.${outName}.svg` : 'results.svg'), chart(httpRows));
 }
 
 /** A horizontal bar chart of throughput relative to the unprotected app, one group per framework and scenario. */
@@ -258,7 +337,7 @@ function chart(rows) {
   const gap = 10;
   const left = 330;
   const width = 820;
-  const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratio));
+  const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratioMax ?? r.ratio));
   const colors = { none: '#9aa0a6', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
   let y = 40;
   const parts = [];
@@ -269,13 +348,16 @@ function chart(rows) {
       const w = Math.max(1, r.ratio * scale);
       parts.push(`<text x="20" y="${y + 12}">${PEER_LABEL[r.variant]}</text>`);
       parts.push(`<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${colors[r.variant] ?? '#f29900'}"/>`);
-      parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 12}">${r.ratio.toFixed(2)}×</text>`);
+      // The spread of the per-round ratios, so that the noise is drawn with the median.
+      const [lo, hi] = [r.ratioMin ?? r.ratio, r.ratioMax ?? r.ratio].map((v) => left + v * scale);
+      parts.push(`<line x1="${lo.toFixed(1)}" x2="${hi.toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#202124" stroke-width="1"/>`);
+      parts.push(`<text x="${(Math.max(left + w, hi) + 6).toFixed(1)}" y="${y + 12}">${r.ratio.toFixed(2)}×</text>`);
       y += barH + 4;
     }
     y += gap;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif" font-size="12">
-<text x="10" y="20" font-size="14" font-weight="bold">Throughput relative to the unprotected app (higher is better)</text>
+<text x="10" y="20" font-size="14" font-weight="bold">Throughput relative to the unprotected app (higher is better; bar: median, line: range over rounds)</text>
 ${parts.join('\n')}
 </svg>
 `;
@@ -286,4 +368,5 @@ const microRows = args.includes('--http') ? [] : await micro();
 const httpRows = args.includes('--micro') ? [] : await http();
 report(microRows, httpRows);
 jwksServer.close();
-log(`wrote ${smoke ? 'RESULTS.smoke.md and results.smoke.svg' : 'RESULTS.md and results.svg'}`);
+for (const dir of tokenFiles.values()) rmSync(dir, { recursive: true, force: true });
+log(`wrote ${outName ? `RESULTS.${outName}.md and results.${outName}.svg` : 'RESULTS.md and results.svg'}`);

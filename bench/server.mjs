@@ -17,7 +17,11 @@ async function express() {
   const { default: express } = await import('express');
   const app = express();
   const route = [];
-  if (isTokenward) {
+  if (variant === 'layers') {
+    // The same two layers as the tokenward recipe, doing nothing: what Express charges for them.
+    app.use((req, _res, next) => next());
+    route.push((req, _res, next) => next());
+  } else if (isTokenward) {
     const { tokenward, requireScopes } = await import('@tokenward/express');
     app.use(tokenward({ issuer, audience, jwksUri, ...extra }));
     route.push(requireScopes('read:messages'));
@@ -44,7 +48,10 @@ async function fastify() {
   const { default: Fastify } = await import('fastify');
   const app = Fastify();
   const config = {};
-  if (isTokenward) {
+  if (variant === 'layers') {
+    // A hook doing nothing where the tokenward recipe has one: what Fastify charges for it.
+    app.addHook('onRequest', (_request, _reply, done) => done());
+  } else if (isTokenward) {
     const { default: tokenward } = await import('@tokenward/fastify');
     await app.register(tokenward, { issuer, audience, jwksUri, ...extra });
     config.scopes = ['read:messages'];
@@ -81,7 +88,10 @@ async function nest() {
   const imports = [];
   const providers = [];
   const guards = [];
-  if (isTokenward) {
+  if (variant === 'layers') {
+    // A guard that lets everything through where the tokenward recipe has one: what Nest charges for it.
+    guards.push({ canActivate: () => true });
+  } else if (isTokenward) {
     const { TokenwardModule, TokenwardGuard, Scopes } = await import('@tokenward/nest');
     imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri, ...extra }));
     guards.push(TokenwardGuard);

@@ -1,0 +1,24 @@
+-- wrk script for run.mjs: cycles through the tokens in TOKENS_FILE (one per line), one
+-- Authorization header per request, and prints the figures run.mjs reads as one JSON line.
+local tokens = {}
+local n, i = 0, 0
+
+function init(args)
+  for line in io.lines(os.getenv("TOKENS_FILE")) do
+    n = n + 1
+    tokens[n] = "Bearer " .. line
+  end
+end
+
+function request()
+  i = i % n + 1
+  return wrk.format("GET", nil, { ["Authorization"] = tokens[i] })
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK {"requests":%d,"duration_us":%d,"p99_us":%d,"non2xx":%d,"errors":%d}\n',
+    summary.requests, summary.duration, latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
