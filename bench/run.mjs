@@ -26,19 +26,19 @@ const smoke = args.includes('--smoke');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
 const scenarioFilter = args.find((a) => a.startsWith('--scenario='))?.slice(11).split(',');
 const variantFilter = args.find((a) => a.startsWith('--variants='))?.slice(11).split(',');
-// A slice (--only, --scenario, --variants, --micro, --http) writes RESULTS.partial.md, never the
-// committed RESULTS.md.
-const partial = Boolean(only || scenarioFilter || variantFilter || args.includes('--micro') || args.includes('--http'));
-const outName = smoke ? 'smoke' : partial ? 'partial' : undefined;
-const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 2);
-const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 12);
-const DISTINCT = smoke ? 300 : 20_000;
-const MICRO_ROUNDS = smoke ? 1 : 5;
-const CONNECTIONS = 64;
 // The load generator: wrk when it is installed (C, one thread: it leaves more of a small machine
 // to the server under test than autocannon, whose JavaScript needs about a core of its own to
 // keep a Fastify server busy), else autocannon. BENCH_LOAD=autocannon|wrk chooses.
 const LOAD = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['--version']).error === undefined ? 'wrk' : 'autocannon');
+// A slice (--only, --scenario, --variants, --micro, --http) writes RESULTS.partial.md, never the
+// committed RESULTS.md.
+const partial = Boolean(only || scenarioFilter || variantFilter || args.includes('--micro') || args.includes('--http'));
+const outName = smoke ? `smoke.${LOAD}` : partial ? 'partial' : undefined;
+const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 11);
+const DISTINCT = smoke ? 300 : 20_000;
+const MICRO_ROUNDS = smoke ? 1 : 5;
+const CONNECTIONS = 64;
 const audience = 'https://api.example.com';
 const log = (...parts) => console.log(...parts);
 
@@ -203,6 +203,9 @@ async function autocannonLoad(url, tokens, duration) {
 }
 
 const tokenFiles = new Map();
+process.on('exit', () => {
+  for (const dir of tokenFiles.values()) rmSync(dir, { recursive: true, force: true });
+});
 function tokenFile(tokens) {
   if (!tokenFiles.has(tokens)) {
     const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
@@ -223,8 +226,13 @@ function wrk(url, tokens, duration) {
     child.on('error', reject);
     child.on('exit', (code) => {
       const line = /^WRK (.*)$/m.exec(out);
-      if (code !== 0 || line === null) return reject(new Error(`wrk exited with ${code}: ${out}`));
-      const r = JSON.parse(line[1]);
+      let r;
+      try {
+        if (code !== 0 || line === null) throw new Error('no figures');
+        r = JSON.parse(line[1]);
+      } catch {
+        return reject(new Error(`wrk exited with ${code}: ${out}`));
+      }
       resolve({ rps: r.requests / (r.duration_us / 1e6), p99: Math.round(r.p99_us / 1000), total: r.requests, non2xx: r.non2xx, errors: r.errors });
     });
   });
@@ -260,9 +268,11 @@ async function http() {
             const { variant, child, url } = servers[(k + round) % servers.length];
             const cpuBefore = cpuOf(child.pid);
             const result = await load(url, tokens, DURATION);
+            if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${framework}/${variant} server died during the run`);
             const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
             runs[variant] = { ...result, rss: rssOf(child.pid), cpu };
           }
+          if (!(runs.none.rps > 0)) throw new Error(`${framework}/${scenario}: the unprotected app answered nothing`);
           for (const variant of variants) perVariant[variant].push({ ...runs[variant], ratio: runs[variant].rps / runs.none.rps });
         }
       } finally {
@@ -286,7 +296,9 @@ async function http() {
 // ---------------------------------------------------------------- report
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)];
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return 0;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const version = (name) => {
@@ -368,5 +380,4 @@ const microRows = args.includes('--http') ? [] : await micro();
 const httpRows = args.includes('--micro') ? [] : await http();
 report(microRows, httpRows);
 jwksServer.close();
-for (const dir of tokenFiles.values()) rmSync(dir, { recursive: true, force: true });
 log(`wrote ${outName ? `RESULTS.${outName}.md and results.${outName}.svg` : 'RESULTS.md and results.svg'}`);

@@ -15,6 +15,8 @@ function request()
   return wrk.format("GET", nil, { ["Authorization"] = tokens[i] })
 end
 
+-- errors.status counts answers with a status over 399: every non-2xx answer here (the bench
+-- servers never redirect), as autocannon's non2xx does.
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

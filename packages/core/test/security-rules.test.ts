@@ -335,6 +335,10 @@ describe('rule: the token shape is checked before any parsing (strict base64url,
   test('a token that is not a string is refused', async () => {
     await refuses(verifier.verify(undefined as unknown as string), 'token_malformed');
     await refuses(verifier.verify({ toString: () => token(rs) } as unknown as string), 'token_malformed');
+    // With the verified-token cache on, which verify() consults first.
+    const cached = makeVerifier({ tokenCache: { max: 10 } });
+    await refuses(cached.verify(undefined as unknown as string), 'token_malformed');
+    await refuses(cached.verify(12345 as unknown as string), 'token_malformed');
   });
 
   test('a good token over 8 KiB is refused by default, and accepted under a larger maxTokenBytes', async () => {
