@@ -350,7 +350,7 @@ function chart(rows) {
   const left = 330;
   const width = 820;
   const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratioMax ?? r.ratio));
-  const colors = { none: '#9aa0a6', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
+  const colors = { none: '#9aa0a6', layers: '#dadce0', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
   let y = 40;
   const parts = [];
   for (const group of groups) {
@@ -375,9 +375,19 @@ ${parts.join('\n')}
 `;
 }
 
+if (args.includes('--render')) {
+  // Redraws results.svg from results.json (the figures of the last full run), e.g. after a change
+  // to the chart; measures nothing.
+  const { http: rows } = JSON.parse(readFileSync(join(here, 'results.json'), 'utf8'));
+  writeFileSync(join(here, 'results.svg'), chart(rows));
+  jwksServer.close();
+  log('wrote results.svg from results.json');
+  process.exit(0);
+}
 // --micro or --http runs one half only (for quick looks while optimising).
 const microRows = args.includes('--http') ? [] : await micro();
 const httpRows = args.includes('--micro') ? [] : await http();
 report(microRows, httpRows);
+writeFileSync(join(here, outName ? `results.${outName}.json` : 'results.json'), `${JSON.stringify({ micro: microRows, http: httpRows }, null, 1)}\n`);
 jwksServer.close();
 log(`wrote ${outName ? `RESULTS.${outName}.md and results.${outName}.svg` : 'RESULTS.md and results.svg'}`);

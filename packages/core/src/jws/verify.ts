@@ -2,8 +2,8 @@
  * RFC 7515 §5.2 steps 7-8 for a token whose shape and header already passed (compact.ts) and whose
  * key was chosen from the JWKS (keys/remote-jwks.ts): the one signature check every token takes.
  *
- * Where the signature math runs (`signatureWork`). Measured on the 2-core machine this project is
- * developed on, RS256-2048: inline (node:crypto `verify`, synchronous) about 49,000 verifies/s one
+ * Where the signature math runs (`signatureWork`). Measured on a 2-core AMD EPYC (2026-11-23; see
+ * README "Benchmarks" for a slower Xeon), RS256-2048: inline (node:crypto `verify`, synchronous) about 49,000 verifies/s one
  * after another; on libuv's thread pool (`verify` with a callback) only about 13,700/s one after
  * another, since each waits for a thread hop, but about 56,000/s with 64 in flight, as both cores
  * work. In an Express server under load with 20,000 distinct tokens the pool took throughput from
