@@ -1,5 +1,6 @@
--- wrk script for run.mjs: cycles through the tokens in TOKENS_FILE (one per line), one
--- Authorization header per request, and prints the figures run.mjs reads as one JSON line.
+-- wrk script for run.mjs: cycles through the tokens in TOKENS_FILE (one per line) from index
+-- TOKENS_START on, one Authorization header per request, and prints the figures run.mjs reads as
+-- one JSON line.
 local tokens = {}
 local n, i = 0, 0
 
@@ -8,6 +9,7 @@ function init(args)
     n = n + 1
     tokens[n] = "Bearer " .. line
   end
+  i = tonumber(os.getenv("TOKENS_START") or "0") % n
 end
 
 function request()
