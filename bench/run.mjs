@@ -34,6 +34,8 @@ const LOAD = process.env.BENCH_LOAD ?? (spawnSync('wrk', ['--version']).error ==
 // committed RESULTS.md.
 const partial = Boolean(only || scenarioFilter || variantFilter || args.includes('--micro') || args.includes('--http'));
 const outName = smoke ? `smoke.${LOAD}` : partial ? 'partial' : undefined;
+/** Where this run writes `stem.ext`: RESULTS.md, or RESULTS.partial.md for a slice, and so on. */
+const output = (stem, ext) => (outName ? `${stem}.${outName}.${ext}` : `${stem}.${ext}`);
 const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 9);
 const DISTINCT = smoke ? 300 : 20_000;
@@ -348,8 +350,8 @@ function report(microRows, httpRows) {
     '![throughput relative to the unprotected app](results.svg)',
     '',
   ];
-  writeFileSync(join(here, outName ? `RESULTS.${outName}.md` : 'RESULTS.md'), lines.join('\n'));
-  writeFileSync(join(here, outName ? `results.${outName}.svg` : 'results.svg'), chart(httpRows));
+  writeFileSync(join(here, output('RESULTS', 'md')), lines.join('\n'));
+  writeFileSync(join(here, output('results', 'svg')), chart(httpRows));
 }
 
 /** A horizontal bar chart of throughput relative to the unprotected app, one group per framework and scenario. */
@@ -398,6 +400,6 @@ if (args.includes('--render')) {
 const microRows = args.includes('--http') ? [] : await micro();
 const httpRows = args.includes('--micro') ? [] : await http();
 report(microRows, httpRows);
-writeFileSync(join(here, outName ? `results.${outName}.json` : 'results.json'), `${JSON.stringify({ micro: microRows, http: httpRows }, null, 1)}\n`);
+writeFileSync(join(here, output('results', 'json')), `${JSON.stringify({ micro: microRows, http: httpRows }, null, 1)}\n`);
 jwksServer.close();
-log(`wrote ${outName ? `RESULTS.${outName}.md and results.${outName}.svg` : 'RESULTS.md and results.svg'}`);
+log(`wrote ${output('RESULTS', 'md')}, ${output('results', 'svg')} and ${output('results', 'json')}`);

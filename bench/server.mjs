@@ -19,8 +19,8 @@ async function express() {
   const route = [];
   if (variant === 'layers') {
     // The same two layers as the tokenward recipe, doing nothing: what Express charges for them.
-    app.use((req, _res, next) => next());
-    route.push((req, _res, next) => next());
+    app.use((_req, _res, next) => next());
+    route.push((_req, _res, next) => next());
   } else if (isTokenward) {
     const { tokenward, requireScopes } = await import('@tokenward/express');
     app.use(tokenward({ issuer, audience, jwksUri, ...extra }));

@@ -3,17 +3,18 @@
  * key was chosen from the JWKS (keys/remote-jwks.ts): the one signature check every token takes.
  *
  * Where the signature math runs (`signatureWork`). Measured on a 2-core AMD EPYC (2026-11-23; see
- * README "Benchmarks" for a slower Xeon), RS256-2048: inline (node:crypto `verify`, synchronous) about 49,000 verifies/s one
- * after another; on libuv's thread pool (`verify` with a callback) only about 13,700/s one after
- * another, since each waits for a thread hop, but about 56,000/s with 64 in flight, as both cores
- * work. In an Express server under load with 20,000 distinct tokens the pool took throughput from
- * 0.53 × to 0.76 × the unprotected app's in a three-round A/B (0.60 × to 0.63 × in a noisier full
- * run): the event loop, which is what limits a Node server, no longer does the math. On Fastify
- * the bench showed no gain, as the load generator needed the second core. With one core the pool only adds the hop (about 32,000/s with 64 in
- * flight against 44,500/s inline). Hence 'auto': inline, unless verifications overlap (one arrives
- * while another is on the pool) on a machine with more than one core. An occasional probe sends
- * one verification to the pool to find out; a caller verifying one token at a time pays one thread
- * hop per probe interval, a server under load keeps the pool busy.
+ * README "Benchmarks" for a slower Xeon), RS256-2048: inline (node:crypto `verify`, synchronous)
+ * about 49,000 verifies/s one after another; on libuv's thread pool (`verify` with a callback) only
+ * about 13,700/s one after another, since each waits for a thread hop, but about 56,000/s with 64
+ * in flight, as both cores work. In an Express server under load with 20,000 distinct tokens the
+ * pool took throughput from 0.53 × to 0.76 × the unprotected app's in a three-round A/B (0.60 × to
+ * 0.63 × in a noisier full run): the event loop, which is what limits a Node server, no longer does
+ * the math. On Fastify the bench showed no gain, as the load generator needed the second core. With
+ * one core the pool only adds the hop (about 32,000/s with 64 in flight against 44,500/s inline).
+ * Hence 'auto': inline, unless verifications overlap (one arrives while another is on the pool) on
+ * a machine with more than one core. An occasional probe sends one verification to the pool to find
+ * out; a caller verifying one token at a time pays one thread hop per probe interval, a server
+ * under load keeps the pool busy.
  */
 import { availableParallelism } from 'node:os';
 import type { KeyObject } from 'node:crypto';
