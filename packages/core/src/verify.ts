@@ -8,7 +8,8 @@ import { discoverJwksUri } from './discovery.js';
 import { isTokenwardError, TokenwardError } from './errors.js';
 import { emitter, type EventListener } from './events.js';
 import { assertB64token, bearerCredentials, type BearerRequest } from './extract.js';
-import { decodeJsonObject, parseHeader, splitCompact, type HeaderPolicy } from './jws/compact.js';
+import { decodeJsonObject, splitCompact, type CompactParts, type HeaderPolicy } from './jws/compact.js';
+import { HeaderCache } from './jws/header-cache.js';
 import { verifyJws, type SignatureWork } from './jws/verify.js';
 import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
 import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
@@ -99,6 +100,7 @@ class JwtVerifier implements Verifier {
   private readonly clock: () => number;
   private readonly emit: EventListener;
   private readonly headerPolicy: HeaderPolicy;
+  private readonly headers: HeaderCache;
   private readonly claimsPolicy: ClaimsPolicy;
   private readonly scopeClaims: readonly string[];
   private readonly maxTokenBytes: number;
@@ -131,6 +133,7 @@ class JwtVerifier implements Verifier {
     if (!['auto', 'inline', 'threadpool'].includes(this.signatureWork)) throw new TypeError("tokenward: signatureWork must be 'auto', 'inline' or 'threadpool'");
     this.scopeClaims = options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS;
     this.headerPolicy = { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false };
+    this.headers = new HeaderCache(this.headerPolicy);
     this.claimsPolicy = { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime };
 
     this.revocation = options.revocation === false ? undefined : (options.revocation ?? new RevocationList({ maxTokenLifetime, clock: this.clock }));
@@ -168,9 +171,9 @@ class JwtVerifier implements Verifier {
     return hit !== undefined ? Promise.resolve(hit) : this.verifyAfresh(token, required);
   }
 
-  private async verifyAfresh(token: string, required: ScopeRequirement): Promise<AccessToken> {
+  private async verifyAfresh(token: string, required: ScopeRequirement, parts?: CompactParts): Promise<AccessToken> {
     try {
-      const verified = await this.verifyToken(token);
+      const verified = await this.verifyToken(token, parts);
       checkScopes(verified.scopes, required);
       return verified;
     } catch (error) {
@@ -184,6 +187,7 @@ class JwtVerifier implements Verifier {
 
   check(request: BearerRequest, options: AuthenticateOptions = {}): AccessToken | undefined | Promise<AccessToken | undefined> {
     let token: string | undefined;
+    let parts: CompactParts;
     try {
       token = bearerCredentials(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
       if (token === undefined) {
@@ -195,12 +199,13 @@ class JwtVerifier implements Verifier {
       const cached = this.cache?.get(token);
       const hit = this.cachedHit(token, cached, options);
       if (hit !== undefined) return hit;
-      // Equal to a verified token, the credentials were well formed; any other must be scanned.
-      if (cached === undefined) assertB64token(token);
+      // Here rather than in verifyAfresh, so that malformed credentials are a synchronous throw.
+      // Credentials equal to a verified token were well formed; any others are looked at again.
+      parts = this.split(token, cached === undefined);
     } catch (error) {
       throw this.rejected(error);
     }
-    return this.verifyAfresh(token, options);
+    return this.verifyAfresh(token, options, parts);
   }
 
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken {
@@ -215,10 +220,9 @@ class JwtVerifier implements Verifier {
     this.cache?.clear();
   }
 
-  /** Full verification; callers have looked in the verified-token cache already. */
-  private async verifyToken(token: string): Promise<AccessToken> {
-    const parts = splitCompact(token, this.maxTokenBytes);
-    const header = parseHeader(parts.header, this.headerPolicy);
+  /** Full verification; callers have looked in the verified-token cache already (and may have split the token). */
+  private async verifyToken(token: string, parts = splitCompact(token, this.maxTokenBytes)): Promise<AccessToken> {
+    const header = this.headers.parse(parts.header);
     const payload = decodeJsonObject(parts.payload);
     if (payload === undefined) throw new TokenwardError('payload_invalid');
     // Pick the key set by the (not yet verified) iss, and only among the configured issuers: an
@@ -236,6 +240,21 @@ class JwtVerifier implements Verifier {
     if (this.revocation?.isRevoked(claims) === true) throw new TokenwardError('token_revoked');
     this.cache?.set(token, { token: verified, keys, key });
     return verified;
+  }
+
+  /**
+   * splitCompact, and for credentials not yet scanned (`scan`) the RFC 6750 §2.1 judgement:
+   * credentials that are not even a b64token make the request malformed (400) rather than the
+   * token invalid (401). The strict compact form is a subset of b64token, so only a token that
+   * splitCompact refuses needs that scan, and a good token is read once instead of twice.
+   */
+  private split(token: string, scan: boolean): CompactParts {
+    try {
+      return splitCompact(token, this.maxTokenBytes);
+    } catch (error) {
+      if (scan) assertB64token(token);
+      throw error;
+    }
   }
 
   /** The cached verdict on `token` with `required` checked, or undefined: verify afresh. Throws rejections. */
