@@ -71,8 +71,9 @@ export interface Verifier {
   authenticate(request: BearerRequest, options?: AuthenticateOptions): Promise<AccessToken | undefined>;
   /**
    * The same decision as `authenticate`, returned without a promise when it needs no I/O (a
-   * cached token, missing or malformed credentials): the token, undefined, a synchronous throw
-   * of TokenwardError, or else a promise. For adapters, whose hot path it is.
+   * cached token, missing or malformed credentials, a token that is not a compact JWS): the
+   * token, undefined, a synchronous throw of TokenwardError, or else a promise. For adapters,
+   * whose hot path it is.
    */
   check(request: BearerRequest, options?: AuthenticateOptions): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
@@ -80,7 +81,7 @@ export interface Verifier {
   /** The list this verifier consults, if any. */
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
-  /** Forgets cached tokens and keys. */
+  /** Forgets cached tokens and vetted headers. Keys stay (they are refreshed on use and hold no timers). */
   close(): void;
 }
 
@@ -100,7 +101,7 @@ class JwtVerifier implements Verifier {
   private readonly clock: () => number;
   private readonly emit: EventListener;
   private readonly headerPolicy: HeaderPolicy;
-  private readonly headers: HeaderCache;
+  private readonly headerCache: HeaderCache;
   private readonly claimsPolicy: ClaimsPolicy;
   private readonly scopeClaims: readonly string[];
   private readonly maxTokenBytes: number;
@@ -133,7 +134,7 @@ class JwtVerifier implements Verifier {
     if (!['auto', 'inline', 'threadpool'].includes(this.signatureWork)) throw new TypeError("tokenward: signatureWork must be 'auto', 'inline' or 'threadpool'");
     this.scopeClaims = options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS;
     this.headerPolicy = { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false };
-    this.headers = new HeaderCache(this.headerPolicy);
+    this.headerCache = new HeaderCache(this.headerPolicy);
     this.claimsPolicy = { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime };
 
     this.revocation = options.revocation === false ? undefined : (options.revocation ?? new RevocationList({ maxTokenLifetime, clock: this.clock }));
@@ -199,9 +200,9 @@ class JwtVerifier implements Verifier {
       const cached = this.cache?.get(token);
       const hit = this.cachedHit(token, cached, options);
       if (hit !== undefined) return hit;
-      // Here rather than in verifyAfresh, so that malformed credentials are a synchronous throw.
-      // Credentials equal to a verified token were well formed; any others are looked at again.
-      parts = this.split(token, cached === undefined);
+      // Split here rather than in verifyAfresh: a token that is not a compact JWS, like malformed
+      // credentials, is a synchronous throw.
+      parts = this.split(token);
     } catch (error) {
       throw this.rejected(error);
     }
@@ -218,11 +219,12 @@ class JwtVerifier implements Verifier {
 
   close(): void {
     this.cache?.clear();
+    this.headerCache.clear();
   }
 
   /** Full verification; callers have looked in the verified-token cache already (and may have split the token). */
   private async verifyToken(token: string, parts = splitCompact(token, this.maxTokenBytes)): Promise<AccessToken> {
-    const header = this.headers.parse(parts.header);
+    const header = this.headerCache.parse(parts.header);
     const payload = decodeJsonObject(parts.payload);
     if (payload === undefined) throw new TokenwardError('payload_invalid');
     // Pick the key set by the (not yet verified) iss, and only among the configured issuers: an
@@ -243,16 +245,16 @@ class JwtVerifier implements Verifier {
   }
 
   /**
-   * splitCompact, and for credentials not yet scanned (`scan`) the RFC 6750 §2.1 judgement:
-   * credentials that are not even a b64token make the request malformed (400) rather than the
-   * token invalid (401). The strict compact form is a subset of b64token, so only a token that
-   * splitCompact refuses needs that scan, and a good token is read once instead of twice.
+   * splitCompact for a request's credentials, with the RFC 6750 §2.1 judgement: credentials that
+   * are not even a b64token make the request malformed (400) rather than the token invalid (401).
+   * The strict compact form is a subset of b64token, so only credentials that splitCompact refuses
+   * need that scan, and a good token is read once instead of twice.
    */
-  private split(token: string, scan: boolean): CompactParts {
+  private split(token: string): CompactParts {
     try {
       return splitCompact(token, this.maxTokenBytes);
     } catch (error) {
-      if (scan) assertB64token(token);
+      assertB64token(token);
       throw error;
     }
   }

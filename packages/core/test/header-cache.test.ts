@@ -3,7 +3,7 @@
  * skip the header's parse: per verifier, by the header's exact bytes, flat headers only, and a
  * bounded number of them. Real JWKS server on 127.0.0.1.
  */
-import { createVerifier, type VerifierOptions } from '@tokenward/core';
+import { createVerifier, isTokenwardError, type TokenwardError, type VerifierOptions } from '@tokenward/core';
 import { HeaderCache } from '../src/jws/header-cache';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
@@ -11,6 +11,7 @@ import { rejection } from '../../../test/support/observe';
 import { json, mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
+const policy = { algorithms: new Set(['ES256']), requireTyp: false };
 
 let key: TestKey;
 let server: JwksServer;
@@ -55,18 +56,23 @@ describe('a token with a remembered header is still checked in full', () => {
     const verifier = verifierWith();
     await verifier.verify(token());
     const iat = Math.floor(Date.now() / 1000) - 600;
-    expect((await rejection(verifier.verify(token({}, { iat, exp: iat + 300 }))))).toMatchObject({ reason: 'token_expired' });
+    expect(await rejection(verifier.verify(token({}, { iat, exp: iat + 300 })))).toMatchObject({ reason: 'token_expired' });
   });
 });
 
 describe('what tokens share', () => {
-  test('tokens with the same flat header share one frozen header object', async () => {
+  test('tokens with the same flat header share one header object', async () => {
     const verifier = verifierWith();
     const [first, second] = [await verifier.verify(token()), await verifier.verify(token())];
     expect(second.header).toBe(first.header);
-    expect(Object.isFrozen(first.header)).toBe(true);
+  });
+
+  test('a remembered header is frozen before anyone gets it', () => {
+    const cache = new HeaderCache(policy);
+    const header = cache.parse(json({ alg: 'ES256', kid: 'k1' }));
+    expect(Object.isFrozen(header)).toBe(true);
     expect(() => {
-      (first.header as { kid?: string }).kid = 'other';
+      (header as { kid?: string }).kid = 'other';
     }).toThrow(TypeError);
   });
 
@@ -80,15 +86,58 @@ describe('what tokens share', () => {
   });
 });
 
-describe('the number of remembered headers is bounded', () => {
+describe('what hostile headers can take', () => {
+  const segment = (n: number) => json({ alg: 'ES256', kid: `k-${n}` });
+
   test('after a flood of other headers the first one is parsed afresh', () => {
-    const cache = new HeaderCache({ algorithms: new Set(['ES256']), requireTyp: false });
-    const segment = (n: number) => json({ alg: 'ES256', kid: `k-${n}` });
+    const cache = new HeaderCache(policy);
     const first = cache.parse(segment(0));
     expect(cache.parse(segment(0))).toBe(first);
     for (let n = 1; n <= 1000; n++) cache.parse(segment(n));
     const again = cache.parse(segment(0));
     expect(again).not.toBe(first);
     expect(again).toEqual(first);
+  });
+
+  test('a header in use outlives a flood of 64 others, the least recently used goes first', () => {
+    const cache = new HeaderCache(policy);
+    const first = cache.parse(segment(0));
+    const second = cache.parse(segment(1));
+    for (let n = 2; n < 64; n++) cache.parse(segment(n));
+    cache.parse(segment(0));
+    cache.parse(segment(64));
+    expect(cache.parse(segment(0))).toBe(first);
+    expect(cache.parse(segment(1))).not.toBe(second);
+  });
+
+  test('a header of more than 1,024 characters is accepted but not remembered', () => {
+    const cache = new HeaderCache(policy);
+    const long = json({ alg: 'ES256', kid: 'k1', note: 'x'.repeat(800) });
+    expect(long.length).toBeGreaterThan(1024);
+    expect(cache.parse(long)).not.toBe(cache.parse(long));
+  });
+});
+
+describe('check() still tells a malformed request from an invalid token, synchronously', () => {
+  const thrown = (run: () => unknown): TokenwardError => {
+    try {
+      run();
+    } catch (error) {
+      if (isTokenwardError(error)) return error;
+      throw error;
+    }
+    throw new Error('expected a synchronous TokenwardError');
+  };
+  const check = (credentials: string) => verifierWith().check({ authorization: `Bearer ${credentials}` });
+
+  test.each([
+    ['a b64token that is not a compact JWS', () => 'abc+/==', 'token_malformed', 401],
+    ['five segments (JWE)', () => 'a.b.c.d.e', 'token_encrypted', 401],
+    ['a compact JWS with padding', () => `${token()}=`, 'token_malformed', 401],
+    ['characters outside b64token', () => 'abc$def.ghi.jkl', 'authorization_malformed', 400],
+    ['a JWE with characters outside b64token', () => 'a.b.c.d.e$', 'authorization_malformed', 400],
+  ])('%s is refused before any promise', (_name, credentials, reason, status) => {
+    const error = thrown(() => check(credentials()));
+    expect([error.reason, error.status]).toEqual([reason, status]);
   });
 });
