@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
+import { makeKey, type TestKey } from './keys';
 
 export type JwksMode = 'ok' | 'error' | 'hang' | 'html' | 'huge' | 'redirect' | 'reset';
 
@@ -116,4 +117,20 @@ export async function startJwksServer(initialKeys: readonly JWK[] = [], options:
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A JWKS server publishing one fresh key for the whole test file: starts in beforeAll, closes in
+ * afterAll. `key` and `server` are set once beforeAll has run.
+ */
+export function serveOneKey(alg = 'ES256', kid = 'k1'): { readonly key: TestKey; readonly server: JwksServer } {
+  const fixture = {} as { key: TestKey; server: JwksServer };
+  beforeAll(async () => {
+    fixture.key = makeKey(alg, kid);
+    fixture.server = await startJwksServer([fixture.key.jwk]);
+  });
+  afterAll(async () => {
+    await fixture.server.close();
+  });
+  return fixture;
 }

@@ -76,3 +76,14 @@ export async function rejection(promise: Promise<unknown>): Promise<TokenwardErr
   }
   throw new Error('expected a rejection, the promise resolved');
 }
+
+/** The TokenwardError `run` throws synchronously; fails when it returns or throws anything else. */
+export function thrown(run: () => unknown): TokenwardError {
+  try {
+    run();
+  } catch (error) {
+    if (isTokenwardError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a synchronous TokenwardError');
+}

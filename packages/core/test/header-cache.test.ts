@@ -3,30 +3,21 @@
  * skip the header's parse: per verifier, by the header's exact bytes, flat headers only, and a
  * bounded number of them. Real JWKS server on 127.0.0.1.
  */
-import { createVerifier, isTokenwardError, type TokenwardError, type VerifierOptions } from '@tokenward/core';
+import { createVerifier, type VerifierOptions } from '@tokenward/core';
 import { HeaderCache } from '../src/jws/header-cache';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
-import { rejection } from '../../../test/support/observe';
+import { serveOneKey } from '../../../test/support/jwks-server';
+import { rejection, thrown } from '../../../test/support/observe';
 import { json, mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
 const policy = { algorithms: new Set(['ES256']), requireTyp: false };
 
-let key: TestKey;
-let server: JwksServer;
-beforeAll(async () => {
-  key = makeKey('ES256', 'k1');
-  server = await startJwksServer([key.jwk]);
-});
-afterAll(async () => {
-  await server.close();
-});
+const jwks = serveOneKey('ES256', 'k1');
 
 const verifierWith = (options: Partial<VerifierOptions> = {}) =>
-  createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, tokenCache: false, ...options });
+  createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, tokenCache: false, ...options });
 const token = (header: Record<string, unknown> = {}, claims: Record<string, unknown> = {}) =>
-  mint(key, { issuer: server.issuer, audience }, { header, claims });
+  mint(jwks.key, { issuer: jwks.server.issuer, audience }, { header, claims });
 
 describe('a remembered header is judged by each verifier’s own policy', () => {
   test('a header one verifier accepted is refused by a verifier that requires typ at+jwt', async () => {
@@ -48,7 +39,7 @@ describe('a token with a remembered header is still checked in full', () => {
     const jwt = token();
     await verifier.verify(jwt);
     const [header, , signature] = jwt.split('.');
-    const forged = `${header}.${json({ iss: server.issuer, aud: audience, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 60 })}.${signature}`;
+    const forged = `${header}.${json({ iss: jwks.server.issuer, aud: audience, sub: 'admin', exp: Math.floor(Date.now() / 1000) + 60 })}.${signature}`;
     expect((await rejection(verifier.verify(forged))).reason).toBe('signature_invalid');
   });
 
@@ -119,15 +110,6 @@ describe('what hostile headers can take', () => {
 });
 
 describe('check() still tells a malformed request from an invalid token, synchronously', () => {
-  const thrown = (run: () => unknown): TokenwardError => {
-    try {
-      run();
-    } catch (error) {
-      if (isTokenwardError(error)) return error;
-      throw error;
-    }
-    throw new Error('expected a synchronous TokenwardError');
-  };
   const check = (credentials: string) => verifierWith().check({ authorization: `Bearer ${credentials}` });
 
   test.each([

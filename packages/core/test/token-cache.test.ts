@@ -3,10 +3,10 @@
  * verified once, yet every hit still honours expiry, scopes, revocation and the key set. Real JWKS
  * server on 127.0.0.1; time moved with the `clock` option.
  */
-import { createVerifier, isTokenwardError, RevocationList, type AccessToken, type TokenwardError, type VerifierOptions } from '@tokenward/core';
+import { createVerifier, RevocationList, type AccessToken, type VerifierOptions } from '@tokenward/core';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
-import { claimsAt, rejection, testClock, type TestClock } from '../../../test/support/observe';
+import { claimsAt, rejection, testClock, thrown, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
@@ -31,17 +31,6 @@ function token(clock: TestClock, claims: Record<string, unknown> = {}, lifetime 
 
 function verifierWith(clock: TestClock, options: Partial<VerifierOptions> = {}) {
   return createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, clock, ...options });
-}
-
-/** The TokenwardError `run` throws synchronously. */
-function thrown(run: () => unknown): TokenwardError {
-  try {
-    run();
-  } catch (error) {
-    if (isTokenwardError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a synchronous TokenwardError');
 }
 
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
