@@ -43,6 +43,25 @@ const MICRO_ROUNDS = smoke ? 1 : 5;
 const CONNECTIONS = 64;
 const audience = 'https://api.example.com';
 const log = (...parts) => console.log(...parts);
+const PEER_LABEL = {
+  none: 'unprotected',
+  layers: 'unprotected + no-op middleware (the same layers)',
+  tokenward: 'tokenward',
+  'tokenward-inline': 'tokenward, signatureWork: inline',
+  'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
+  'express-jwt': 'express-jwt + jwks-rsa',
+  'fastify-jwt': '@fastify/jwt + get-jwks',
+  'passport-jwt': '@nestjs/passport + passport-jwt + jwks-rsa',
+};
+
+if (args.includes('--render')) {
+  // Redraws results.svg from results.json (the figures of the last full run), e.g. after a change
+  // to the chart; measures nothing, so it stops before any key is made.
+  const { http: rows } = JSON.parse(readFileSync(join(here, 'results.json'), 'utf8'));
+  writeFileSync(join(here, 'results.svg'), chart(rows));
+  log('wrote results.svg from results.json');
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------- keys, JWKS server, tokens
 const ALGS = {
@@ -148,16 +167,6 @@ const FRAMEWORKS = {
   express: ['none', 'layers', 'tokenward', 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
   fastify: ['none', 'layers', 'tokenward', 'tokenward-inline', 'fastify-jwt'],
   nest: ['none', 'layers', 'tokenward', 'tokenward-inline', 'passport-jwt'],
-};
-const PEER_LABEL = {
-  none: 'unprotected',
-  layers: 'unprotected + no-op middleware (the same layers)',
-  tokenward: 'tokenward',
-  'tokenward-inline': 'tokenward, signatureWork: inline',
-  'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
-  'express-jwt': 'express-jwt + jwks-rsa',
-  'fastify-jwt': '@fastify/jwt + get-jwks',
-  'passport-jwt': '@nestjs/passport + passport-jwt + jwks-rsa',
 };
 
 function startServer(framework, variant) {
@@ -387,15 +396,6 @@ ${parts.join('\n')}
 `;
 }
 
-if (args.includes('--render')) {
-  // Redraws results.svg from results.json (the figures of the last full run), e.g. after a change
-  // to the chart; measures nothing.
-  const { http: rows } = JSON.parse(readFileSync(join(here, 'results.json'), 'utf8'));
-  writeFileSync(join(here, 'results.svg'), chart(rows));
-  jwksServer.close();
-  log('wrote results.svg from results.json');
-  process.exit(0);
-}
 // --micro or --http runs one half only (for quick looks while optimising).
 const microRows = args.includes('--http') ? [] : await micro();
 const httpRows = args.includes('--micro') ? [] : await http();
