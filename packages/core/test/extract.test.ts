@@ -212,16 +212,18 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   test('no rejection shows the token, key material, the key URL or a stack', async () => {
     const forged = mint(impostor, { issuer: jwks.issuer, audience });
     const wrongAud = mint(key, { issuer: jwks.issuer, audience }, { claims: { aud: 'https://other.example.com' } });
-    const cases: Array<[Promise<unknown>, string]> = [
-      [verifier.verify(forged), forged],
-      [verifier.verify(wrongAud), wrongAud],
-      [verifier.verify(`${forged}x`), `${forged}x`],
-      [verifier.authenticate({ authorization: `Bearer ${forged}$`, url: '/' }), `${forged}$`],
-      [verifier.authenticate({ authorization: [`Bearer ${forged}`, 'Bearer b'], url: '/' }), forged],
-      [verifier.verify(good(), { scopes: ['admin'] }), ''],
+    // Each call is made only when its turn comes. Made up front, the later rejections sat without a
+    // handler while the first case waited on I/O, and one CI run failed on them as unhandled.
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => verifier.verify(forged), forged],
+      [() => verifier.verify(wrongAud), wrongAud],
+      [() => verifier.verify(`${forged}x`), `${forged}x`],
+      [() => verifier.authenticate({ authorization: `Bearer ${forged}$`, url: '/' }), `${forged}$`],
+      [() => verifier.authenticate({ authorization: [`Bearer ${forged}`, 'Bearer b'], url: '/' }), forged],
+      [() => verifier.verify(good(), { scopes: ['admin'] }), ''],
     ];
-    for (const [promise, token] of cases) {
-      expectNoLeak(await errorOf(promise), token, [jwks.jwksUri, jwks.issuer.replace('http://', '')]);
+    for (const [run, token] of cases) {
+      expectNoLeak(await errorOf(run()), token, [jwks.jwksUri, jwks.issuer.replace('http://', '')]);
     }
   });
 });
