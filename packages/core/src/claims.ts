@@ -5,6 +5,11 @@
  */
 import { TokenwardError } from './errors.js';
 
+/** Seconds of clock skew a verifier may allow at most: more would stretch every token's life. */
+export const MAX_CLOCK_TOLERANCE = 300;
+/** Seconds: the longest token lifetime accepted unless configured (and a revocation list's default). */
+export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
+
 export interface ClaimsPolicy {
   issuers: ReadonlySet<string>;
   audiences: ReadonlySet<string>;
@@ -49,6 +54,11 @@ export function checkClaims(claims: Record<string, unknown>, policy: ClaimsPolic
   if (typeof claims.iss !== 'string' || !policy.issuers.has(claims.iss)) throw new TokenwardError('issuer_mismatch');
   if (!hasAudience(claims.aud, policy.audiences)) throw new TokenwardError('audience_mismatch');
   return claims as JwtClaims;
+}
+
+/** The OAuth client the token was issued to: RFC 9068 §2.2 `client_id`, else OIDC's `azp`. */
+export function clientIdOf(claims: JwtClaims): string | undefined {
+  return claims.client_id ?? (typeof claims.azp === 'string' ? claims.azp : undefined);
 }
 
 // RFC 7519 §2 NumericDate: a JSON number of seconds (fractions allowed), not a string.

@@ -3,9 +3,9 @@
  * The metadata's `issuer` must equal the configured issuer exactly (OIDC Discovery §4.3,
  * RFC 8414 §3.3), so one issuer's metadata cannot hand out another's keys.
  */
-import { checkUrl, FetchError, fetchJson, type FetchJsonOptions } from './fetch-json.js';
+import { checkUrl, SourceError, fetchJson, type FetchJsonOptions } from './fetch-json.js';
 
-export function metadataUrls(issuer: string): string[] {
+function metadataUrls(issuer: string): string[] {
   const url = new URL(issuer);
   const path = url.pathname.replace(/\/$/, '');
   return [
@@ -15,21 +15,21 @@ export function metadataUrls(issuer: string): string[] {
 }
 
 export async function discoverJwksUri(issuer: string, options: FetchJsonOptions): Promise<string> {
-  let failure: FetchError | undefined;
+  let failure: SourceError | undefined;
   for (const url of metadataUrls(issuer)) {
     try {
-      const metadata = await fetchJson(url, { ...options, accept: 'application/json' });
-      if (typeof metadata !== 'object' || metadata === null) throw new FetchError('metadata_invalid', `${url} is not a JSON object`);
+      const metadata = await fetchJson(url, options);
+      if (typeof metadata !== 'object' || metadata === null) throw new SourceError('metadata_invalid', `${url} is not a JSON object`);
       const { issuer: stated, jwks_uri: jwksUri } = metadata as Record<string, unknown>;
-      if (stated !== issuer) throw new FetchError('metadata_invalid', `${url} names another issuer`);
-      if (typeof jwksUri !== 'string') throw new FetchError('metadata_invalid', `${url} has no jwks_uri`);
+      if (stated !== issuer) throw new SourceError('metadata_invalid', `${url} names another issuer`);
+      if (typeof jwksUri !== 'string') throw new SourceError('metadata_invalid', `${url} has no jwks_uri`);
       checkUrl(jwksUri, options.allowInsecureHttp);
       return jwksUri;
     } catch (cause) {
-      failure = cause instanceof FetchError ? cause : new FetchError('network', String(cause));
+      failure = cause instanceof SourceError ? cause : new SourceError('network', String(cause));
       // Only a missing document moves on to the next location; a wrong one is an answer.
       if (failure.failure !== 'http_status') throw failure;
     }
   }
-  throw failure as FetchError;
+  throw failure as SourceError;
 }

@@ -1,7 +1,21 @@
 /** What tokenward reports through the `onEvent` option. Reporting never affects a decision. */
 import type { Reason } from './errors.js';
 import type { FetchFailure } from './fetch-json.js';
-import type { JwkRejection } from './keys/jwk.js';
+
+/** Why a member of a JWKS is never used to verify (keys/jwk.ts), reported with `key_ignored`. */
+export type JwkRejection =
+  | 'not_an_object'
+  | 'kty_unsupported'
+  | 'private_key'
+  | 'use_not_sig'
+  | 'key_ops_without_verify'
+  | 'kid_invalid'
+  | 'alg_not_allowed'
+  | 'members_invalid'
+  | 'rsa_too_small'
+  | 'rsa_too_large'
+  | 'rsa_roca'
+  | 'kid_duplicate';
 
 export type KeySourceFailure = FetchFailure | 'jwks_invalid' | 'too_many_keys';
 
@@ -27,14 +41,17 @@ export type TokenwardEvent =
 
 export type EventListener = (event: TokenwardEvent) => void;
 
-/** Calls the user's listener; a listener that throws must not turn into a rejected request. */
-export function emitter(listener: EventListener | undefined): EventListener {
+/**
+ * The user's listener, made safe to call: reporting must never change an outcome, so a listener
+ * that throws is ignored (a rejected request, a stopped poller would be worse than a lost event).
+ */
+export function emitter<E>(listener: ((event: E) => void) | undefined): (event: E) => void {
   if (listener === undefined) return () => undefined;
   return (event) => {
     try {
       listener(event);
     } catch {
-      // Deliberately ignored: observability must not change the outcome of a request.
+      // Deliberately ignored; see above.
     }
   };
 }

@@ -46,19 +46,11 @@ export function authorizationValues(req: { headers: IncomingHttpHeaders; rawHead
 }
 
 /**
- * The bearer token of a request, or undefined when it carries no bearer credentials at all.
- * Throws `invalid_request` (400) for several tokens, several methods, or a malformed header.
- */
-export function extractBearer(req: BearerRequest, options: ExtractOptions): string | undefined {
-  const credentials = bearerCredentials(req, options);
-  if (credentials !== undefined) assertB64token(credentials);
-  return credentials;
-}
-
-/**
- * `extractBearer` without the character scan of the credentials, which `assertB64token` does: the
- * verifier scans only credentials that its strict compact split refuses (the strict base64url
- * shape is a subset of b64token), to tell a malformed request (400) from an invalid token (401).
+ * The bearer credentials of a request, or undefined when it carries none at all. Throws
+ * `invalid_request` (400) for several tokens, several methods, or an oversized header. The
+ * characters are not scanned here: the verifier scans only credentials that its strict compact
+ * split refuses (the strict base64url shape is a subset of b64token), with `assertB64token`, to
+ * tell a malformed request (400) from an invalid token (401).
  */
 export function bearerCredentials(req: BearerRequest, options: ExtractOptions): string | undefined {
   const fromHeader = tokenFromHeader(req.authorization, options.maxTokenBytes);

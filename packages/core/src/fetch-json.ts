@@ -18,15 +18,21 @@ export interface FetchJsonOptions {
 
 export type FetchFailure = 'metadata_invalid' | 'url_invalid' | 'insecure_url' | 'timeout' | 'network' | 'redirect' | 'http_status' | 'too_large' | 'not_json';
 
-/** A failure to fetch; `failure` is a stable code for events and logs. */
-export class FetchError extends Error {
-  constructor(readonly failure: FetchFailure, message: string) {
+/**
+ * A remote source (key set, metadata, feed) that failed us; `failure` is a stable code for events
+ * and logs, the message says what was wrong for the developer (never sent to clients).
+ */
+export class SourceError<Failure extends string = FetchFailure> extends Error {
+  constructor(readonly failure: Failure, message: string) {
     super(message);
-    this.name = 'FetchError';
+    this.name = 'SourceError';
   }
 }
 
-export function isLoopback(hostname: string): boolean {
+/** The global fetch, looked up at call time so that a test or an APM agent that wraps it is honoured. */
+export const defaultFetch: FetchLike = (input, init) => fetch(input, init);
+
+function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
@@ -35,11 +41,11 @@ export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new FetchError('url_invalid', `not a URL: ${url}`);
+    throw new SourceError('url_invalid', `not a URL: ${url}`);
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && (allowInsecureHttp || isLoopback(parsed.hostname))) return parsed;
-  throw new FetchError('insecure_url', `refusing non-https URL ${parsed.origin}`);
+  throw new SourceError('insecure_url', `refusing non-https URL ${parsed.origin}`);
 }
 
 export async function fetchJson(url: string, options: FetchJsonOptions): Promise<unknown> {
@@ -50,7 +56,7 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
-      reject(new FetchError('timeout', `no complete answer from ${url} within ${options.timeout} ms`));
+      reject(new SourceError('timeout', `no complete answer from ${url} within ${options.timeout} ms`));
     }, options.timeout);
     timer.unref();
   });
@@ -71,31 +77,31 @@ async function read(url: string, options: FetchJsonOptions, signal: AbortSignal)
     // Key sets are fetched minutes apart, so the pooled keep-alive connection is often one the
     // server is closing at that very moment (more so when the event loop was busy): try once
     // more on a fresh connection, within the same deadline.
-    if (signal.aborted) throw new FetchError('network', `request to ${url} failed: ${(first as Error)?.message ?? 'error'}`);
+    if (signal.aborted) throw new SourceError('network', `request to ${url} failed: ${(first as Error)?.message ?? 'error'}`);
     try {
       response = await options.fetch(url, init);
     } catch (cause) {
-      throw new FetchError('network', `request to ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+      throw new SourceError('network', `request to ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
     }
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel().catch(() => undefined);
-    throw new FetchError('redirect', `${url} answered a redirect, which is not followed`);
+    throw new SourceError('redirect', `${url} answered a redirect, which is not followed`);
   }
   if (response.status !== 200) {
     await response.body?.cancel().catch(() => undefined);
-    throw new FetchError('http_status', `${url} answered HTTP ${response.status}`);
+    throw new SourceError('http_status', `${url} answered HTTP ${response.status}`);
   }
   const declared = Number(response.headers.get('content-length'));
   if (declared > options.maxBytes) {
     await response.body?.cancel().catch(() => undefined);
-    throw new FetchError('too_large', `${url} declared ${declared} bytes, over the ${options.maxBytes} byte cap`);
+    throw new SourceError('too_large', `${url} declared ${declared} bytes, over the ${options.maxBytes} byte cap`);
   }
   const text = await readCapped(response, options.maxBytes, url);
   try {
     return JSON.parse(text);
   } catch {
-    throw new FetchError('not_json', `${url} did not answer JSON`);
+    throw new SourceError('not_json', `${url} did not answer JSON`);
   }
 }
 
@@ -111,13 +117,13 @@ async function readCapped(response: Response, maxBytes: number, url: string): Pr
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => undefined);
-        throw new FetchError('too_large', `${url} sent more than the ${maxBytes} byte cap`);
+        throw new SourceError('too_large', `${url} sent more than the ${maxBytes} byte cap`);
       }
       chunks.push(value);
     }
   } catch (cause) {
-    if (cause instanceof FetchError) throw cause;
-    throw new FetchError('network', `reading ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
+    if (cause instanceof SourceError) throw cause;
+    throw new SourceError('network', `reading ${url} failed: ${(cause as Error)?.message ?? 'error'}`);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -22,7 +22,8 @@
  * it had, and the next poll comes one interval later. Polls never overlap, the timer is unref'd
  * (a poller alone does not keep a process alive) and `stop()` (or `signal`) ends everything.
  */
-import { checkUrl, FetchError, fetchJson, type FetchFailure, type FetchJsonOptions, type FetchLike } from './fetch-json.js';
+import { emitter } from './events.js';
+import { checkUrl, defaultFetch, fetchJson, SourceError, type FetchFailure, type FetchJsonOptions, type FetchLike } from './fetch-json.js';
 import type { RevocationList } from './revocation.js';
 
 export interface RevocationFeedOptions {
@@ -121,15 +122,17 @@ class RevocationFeedPoller implements RevocationFeed {
   private readonly abort = new AbortController();
   private readonly fetchOptions: FetchJsonOptions;
   private readonly onSignalAbort = () => this.stop();
+  private readonly emit: (event: RevocationFeedEvent) => void;
 
   constructor(private readonly options: RevocationFeedOptions) {
     // Configuration mistakes are thrown here, at startup; nothing thrown later reaches the app.
     checkUrl(options.url, options.allowInsecureHttp ?? false);
     if (typeof options.list?.revoke !== 'function') throw new TypeError('pollRevocations: `list` must be a RevocationList');
     this.url = options.url;
+    this.emit = emitter(options.onEvent);
     this.interval = positive(options.interval, REVOCATION_FEED_DEFAULTS.interval, 'interval');
     this.maxPages = positive(options.maxPages, REVOCATION_FEED_DEFAULTS.maxPages, 'maxPages');
-    const baseFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+    const baseFetch = options.fetch ?? defaultFetch;
     this.fetchOptions = {
       timeout: positive(options.timeout, REVOCATION_FEED_DEFAULTS.timeout, 'timeout'),
       maxBytes: positive(options.maxBytes, REVOCATION_FEED_DEFAULTS.maxBytes, 'maxBytes'),
@@ -207,7 +210,7 @@ class RevocationFeedPoller implements RevocationFeed {
     } catch (cause) {
       if (this.stopped) return false;
       this.failures++;
-      const failure: RevocationFeedFailure = cause instanceof FetchError ? cause.failure : 'feed_invalid';
+      const failure: RevocationFeedFailure = cause instanceof SourceError ? (cause.failure as RevocationFeedFailure) : 'feed_invalid';
       this.emit({
         type: 'revocations_poll_failed',
         url: this.url,
@@ -243,13 +246,6 @@ class RevocationFeedPoller implements RevocationFeed {
     return applied;
   }
 
-  private emit(event: RevocationFeedEvent): void {
-    try {
-      this.options.onEvent?.(event);
-    } catch {
-      // Deliberately ignored: a listener must not stop the poller.
-    }
-  }
 }
 
 interface FeedPage {
@@ -260,15 +256,15 @@ interface FeedPage {
 }
 
 function parsePage(body: unknown): FeedPage {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new FeedError('the feed did not answer a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidFeed('the feed did not answer a JSON object');
   const { cursor, has_more: hasMore, feed, revocations } = body as Record<string, unknown>;
-  if (!Array.isArray(revocations)) throw new FeedError('the feed answer has no `revocations` array');
+  if (!Array.isArray(revocations)) throw invalidFeed('the feed answer has no `revocations` array');
   const cursorText = typeof cursor === 'number' && Number.isFinite(cursor) ? String(cursor) : cursor;
   if (cursorText !== undefined && (typeof cursorText !== 'string' || cursorText.length > MAX_CURSOR_LENGTH)) {
-    throw new FeedError('the feed answer has an invalid `cursor`');
+    throw invalidFeed('the feed answer has an invalid `cursor`');
   }
-  if (hasMore !== undefined && typeof hasMore !== 'boolean') throw new FeedError('the feed answer has an invalid `has_more`');
-  if (feed !== undefined && typeof feed !== 'string') throw new FeedError('the feed answer has an invalid `feed`');
+  if (hasMore !== undefined && typeof hasMore !== 'boolean') throw invalidFeed('the feed answer has an invalid `has_more`');
+  if (feed !== undefined && typeof feed !== 'string') throw invalidFeed('the feed answer has an invalid `feed`');
   return { cursor: cursorText, hasMore: hasMore === true, feed, revocations };
 }
 
@@ -307,4 +303,6 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return value;
 }
 
-class FeedError extends Error {}
+function invalidFeed(message: string): SourceError<RevocationFeedFailure> {
+  return new SourceError('feed_invalid', message);
+}

@@ -7,10 +7,7 @@
  * first, and each such early eviction is counted and reported.
  */
 import { LRUCache } from 'lru-cache';
-import type { JwtClaims } from './claims.js';
-
-/** The largest clock tolerance a verifier accepts (seconds); see createVerifier. */
-export const MAX_CLOCK_TOLERANCE = 300;
+import { clientIdOf, DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type JwtClaims } from './claims.js';
 
 export interface RevocationListOptions {
   /** Most entries kept per kind (jti, subject, client). Default 100,000. */
@@ -48,7 +45,7 @@ export class RevocationList {
 
   constructor(options: RevocationListOptions = {}) {
     const max = options.max ?? 100_000;
-    this.maxTokenLifetime = options.maxTokenLifetime ?? 24 * 60 * 60;
+    this.maxTokenLifetime = options.maxTokenLifetime ?? DEFAULT_MAX_TOKEN_LIFETIME;
     this.clock = options.clock ?? Date.now;
     const make = (kind: Kind) =>
       new LRUCache<string, number>({
@@ -86,7 +83,7 @@ export class RevocationList {
   isRevoked(claims: JwtClaims): boolean {
     if (this.jtis.size > 0 && claims.jti !== undefined && this.live('jti', claims.jti) !== undefined) return true;
     if (this.subjects.size > 0 && claims.sub !== undefined && this.issuedBefore('subject', claims.sub, claims)) return true;
-    const client = claims.client_id ?? (typeof claims.azp === 'string' ? claims.azp : undefined);
+    const client = clientIdOf(claims);
     return this.clients.size > 0 && client !== undefined && this.issuedBefore('client', client, claims);
   }
 

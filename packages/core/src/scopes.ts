@@ -40,10 +40,3 @@ export function checkScopes(granted: ReadonlySet<string>, required: ScopeRequire
     throw new TokenwardError('insufficient_scope', { scope: any.join(' ') });
   }
 }
-
-/** What `requireScopes` means for a request: no token at all is a 401, too few scopes a 403. */
-export function authorizeToken<T extends { scopes: ReadonlySet<string> }>(token: T | undefined, required: ScopeRequirement): T {
-  if (token === undefined) throw new TokenwardError('credentials_missing');
-  checkScopes(token.scopes, required);
-  return token;
-}

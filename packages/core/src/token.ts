@@ -1,5 +1,5 @@
 /** What a successful verification yields. Frozen: a cached token is shared by many requests. */
-import type { JwtClaims } from './claims.js';
+import { clientIdOf, type JwtClaims } from './claims.js';
 import type { ProtectedHeader } from './jws/compact.js';
 
 export interface AccessToken {
@@ -18,14 +18,13 @@ export interface AccessToken {
 }
 
 export function accessToken(token: string, header: ProtectedHeader, claims: JwtClaims, scopes: Set<string>): AccessToken {
-  const clientId = claims.client_id ?? (typeof claims.azp === 'string' ? claims.azp : undefined);
   return Object.freeze({
     token,
     header: Object.freeze(header),
     claims: Object.freeze(claims),
     subject: claims.sub,
     issuer: claims.iss as string,
-    clientId,
+    clientId: clientIdOf(claims),
     scopes: frozenSet(scopes),
     expiresAt: claims.exp,
   });

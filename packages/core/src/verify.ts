@@ -1,81 +1,43 @@
 /**
- * createVerifier: the one place where a request's bearer token is judged. Order of work, cheapest
- * and most hostile first: shape and size (no parsing), header policy, issuer among ours (before
- * any network), key by kid from that issuer's JWKS, signature (jose), claims, revocation, scopes.
+ * createVerifier: the one place where a request's bearer token is judged. The order of work is
+ * the contract's, cheapest and most hostile first: the credentials' shape and size (no parsing),
+ * the header's policy, the issuer among ours (before any network), the key by kid from that
+ * issuer's JWKS, the signature, the claims, revocation, then the route's conditions (route.ts).
+ * Options are resolved in options.ts; this file only wires the parts together and runs them.
  */
-import { checkClaims, type ClaimsPolicy } from './claims.js';
+import { checkClaims } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
 import { isTokenwardError, TokenwardError } from './errors.js';
-import { emitter, type EventListener } from './events.js';
 import { assertB64token, bearerCredentials, type BearerRequest } from './extract.js';
-import { decodeJsonObject, splitCompact, type CompactParts, type HeaderPolicy } from './jws/compact.js';
+import { decodeJsonObject, splitCompact, type CompactParts } from './jws/compact.js';
 import { HeaderCache } from './jws/header-cache.js';
-import { verifyJws, type SignatureWork } from './jws/verify.js';
-import { fetchJsonOptions, RemoteJwks, type JwksOptions, type KeyEntry } from './keys/remote-jwks.js';
-import { MAX_CLOCK_TOLERANCE, RevocationList } from './revocation.js';
-import { authorizeToken, checkScopes, collectScopes, DEFAULT_SCOPE_CLAIMS, type ScopeRequirement } from './scopes.js';
+import { verifyJws } from './jws/verify.js';
+import type { KeyEntry } from './keys/key-entry.js';
+import { RemoteJwks } from './keys/remote-jwks.js';
+import { resolveOptions, type Settings, type VerifierOptions } from './options.js';
+import type { RevocationList } from './revocation.js';
+import { admit, asPolicy, AUTHENTICATED, authorizeToken, routePolicy, type AuthenticateOptions, type RoutePolicy } from './route.js';
+import { checkScopes, collectScopes, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
 import { TokenCache } from './token-cache.js';
-
-export const DEFAULT_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-const ASYMMETRIC = new Set([...DEFAULT_ALGORITHMS, 'Ed25519']);
-
-export interface VerifierOptions {
-  /** Accepted issuer(s), matched exactly against `iss`; each has its own key set. */
-  issuer: string | readonly string[];
-  /** Accepted audience(s): the token's `aud` must contain one. */
-  audience: string | readonly string[];
-  /** The JWKS URL, or one per issuer. Default: discovered from each issuer's metadata. */
-  jwksUri?: string | Readonly<Record<string, string>>;
-  /** Accepted `alg` values: a subset of the asymmetric ones. Default: all of RS*, PS*, ES*, EdDSA. */
-  algorithms?: readonly string[];
-  /** Seconds of clock skew allowed on exp/nbf/iat. Default 5, at most 300. */
-  clockTolerance?: number;
-  /** Seconds: longest accepted exp - iat (and exp - now). Default 24 h. */
-  maxTokenLifetime?: number;
-  /** Require RFC 9068 `typ: at+jwt`. Default false. */
-  requireTyp?: boolean;
-  /** Claims that carry scopes. Default ['scope', 'scp', 'permissions']. */
-  scopeClaims?: readonly string[];
-  /** Consulted on every verify; false for none. Default: a new RevocationList (see `revocation`). */
-  revocation?: RevocationList | false;
-  /** Verified-token cache; entries die at exp and with their key. Default { max: 10,000 }. */
-  tokenCache?: { max: number } | false;
-  /** Key fetching and caching. */
-  jwks?: JwksOptions;
-  /** Byte cap on a token, checked before parsing. Default 8 KiB. */
-  maxTokenBytes?: number;
-  /** Accept `?access_token=` (RFC 6750 §2.3). Default false. */
-  allowQueryToken?: boolean;
-  /** `realm` of the WWW-Authenticate challenge. Default 'api'. */
-  realm?: string;
-  /**
-   * Where signatures are checked: 'inline' on the event loop, 'threadpool' on libuv's thread pool,
-   * or 'auto' (the pool only when verifications overlap on a multi-core machine). Default 'auto'.
-   */
-  signatureWork?: SignatureWork;
-  onEvent?: EventListener;
-  /** Milliseconds since the epoch; for tests. */
-  clock?: () => number;
-}
-
-export interface AuthenticateOptions extends ScopeRequirement {
-  /** When false, a request without bearer credentials yields undefined instead of a 401. */
-  credentialsRequired?: boolean;
-}
 
 export interface Verifier {
   /** Verifies a compact JWT and checks the scopes; throws TokenwardError. */
   verify(token: string, required?: ScopeRequirement): Promise<AccessToken>;
-  /** Extracts the bearer token of a request (RFC 6750 §2) and verifies it. */
-  authenticate(request: BearerRequest, options?: AuthenticateOptions): Promise<AccessToken | undefined>;
+  /** Extracts the bearer token of a request (RFC 6750 §2) and verifies it under the route's policy. */
+  authenticate(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined>;
   /**
    * The same decision as `authenticate`, returned without a promise when it needs no I/O (a
-   * cached token, missing or malformed credentials, a token that is not a compact JWS): the
-   * token, undefined, a synchronous throw of TokenwardError, or else a promise. For adapters,
-   * whose hot path it is.
+   * cached token, missing or malformed credentials, a token that is not a compact JWS, a public
+   * route): the token, undefined, a synchronous throw of TokenwardError, or else a promise. For
+   * adapters, whose hot path it is; they pass a policy made once per route with `routePolicy`.
+   *
+   * `admitted` is for a later stage of the same request (a scope guard after the authentication
+   * middleware): the token the earlier stage admitted is checked against `policy` without being
+   * verified again. Without one, the request is authenticated under `policy`, so a guard never
+   * lets an anonymous request through.
    */
-  check(request: BearerRequest, options?: AuthenticateOptions): AccessToken | undefined | Promise<AccessToken | undefined>;
+  check(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken;
   /** The list this verifier consults, if any. */
@@ -86,127 +48,68 @@ export interface Verifier {
 }
 
 interface CachedToken {
-  token: AccessToken;
-  keys: RemoteJwks;
-  key: KeyEntry;
+  readonly token: AccessToken;
+  /** The key set and key it was verified with: a hit counts only while that key is still published. */
+  readonly keys: RemoteJwks;
+  readonly key: KeyEntry;
 }
 
 export function createVerifier(options: VerifierOptions): Verifier {
-  return new JwtVerifier(options);
+  return new JwtVerifier(resolveOptions(options));
 }
 
 class JwtVerifier implements Verifier {
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
-  private readonly clock: () => number;
-  private readonly emit: EventListener;
-  private readonly headerPolicy: HeaderPolicy;
-  private readonly headerCache: HeaderCache;
-  private readonly claimsPolicy: ClaimsPolicy;
-  private readonly scopeClaims: readonly string[];
-  private readonly maxTokenBytes: number;
-  private readonly allowQueryToken: boolean;
-  private readonly signatureWork: SignatureWork;
-  private readonly keySets = new Map<string, RemoteJwks>();
+  private readonly headers: HeaderCache;
   private readonly cache: TokenCache<CachedToken> | undefined;
+  private readonly keySets: ReadonlyMap<string, RemoteJwks>;
 
-  constructor(options: VerifierOptions) {
-    const issuers = list(options.issuer, 'issuer');
-    const audiences = list(options.audience, 'audience');
-    const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
-    const refused = algorithms.filter((alg) => !ASYMMETRIC.has(alg));
-    if (algorithms.length === 0 || refused.length > 0) {
-      throw new TypeError(`tokenward: algorithms must be asymmetric JWS algorithms; refused: ${refused.join(', ') || '(empty list)'}`);
-    }
-    const clockTolerance = options.clockTolerance ?? 5;
-    if (!(clockTolerance >= 0 && clockTolerance <= MAX_CLOCK_TOLERANCE)) {
-      throw new TypeError(`tokenward: clockTolerance must be between 0 and ${MAX_CLOCK_TOLERANCE} seconds`);
-    }
-    const maxTokenLifetime = options.maxTokenLifetime ?? 24 * 60 * 60;
-    if (!(maxTokenLifetime > 0)) throw new TypeError('tokenward: maxTokenLifetime must be a positive number of seconds');
-
-    this.clock = options.clock ?? Date.now;
-    this.emit = emitter(options.onEvent);
-    this.realm = options.realm ?? 'api';
-    this.maxTokenBytes = options.maxTokenBytes ?? 8 * 1024;
-    this.allowQueryToken = options.allowQueryToken ?? false;
-    this.signatureWork = options.signatureWork ?? 'auto';
-    if (!['auto', 'inline', 'threadpool'].includes(this.signatureWork)) throw new TypeError("tokenward: signatureWork must be 'auto', 'inline' or 'threadpool'");
-    this.scopeClaims = options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS;
-    this.headerPolicy = { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false };
-    this.headerCache = new HeaderCache(this.headerPolicy);
-    this.claimsPolicy = { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime };
-
-    this.revocation = options.revocation === false ? undefined : (options.revocation ?? new RevocationList({ maxTokenLifetime, clock: this.clock }));
-    if (this.revocation !== undefined && this.revocation.maxTokenLifetime < maxTokenLifetime) {
-      // Otherwise a "log out everywhere" entry could expire while a token it covers is still accepted.
-      throw new TypeError('tokenward: the RevocationList maxTokenLifetime must be at least the verifier maxTokenLifetime');
-    }
-    if (options.tokenCache !== false) {
-      this.cache = new TokenCache(options.tokenCache?.max ?? 10_000);
-    }
-
-    const jwksOptions = options.jwks ?? {};
-    const metadataFetch = fetchJsonOptions(jwksOptions, 'application/json');
-    const shared = typeof options.jwksUri === 'string' ? this.keySet(async () => options.jwksUri as string, jwksOptions) : undefined;
-    for (const issuer of issuers) {
-      if (shared !== undefined) {
-        this.keySets.set(issuer, shared);
-        continue;
-      }
-      const uri = typeof options.jwksUri === 'object' ? options.jwksUri[issuer] : undefined;
-      this.keySets.set(issuer, this.keySet(uri !== undefined ? async () => uri : () => discoverJwksUri(issuer, metadataFetch), jwksOptions));
-    }
+  constructor(private readonly settings: Settings) {
+    this.revocation = settings.revocation;
+    this.realm = settings.realm;
+    this.headers = new HeaderCache(settings.header);
+    this.cache = settings.tokenCacheMax === undefined ? undefined : new TokenCache(settings.tokenCacheMax);
+    this.keySets = keySetsOf(settings, (kids) => this.forgetTokensOf(kids));
   }
 
   verify(token: string, required: ScopeRequirement = {}): Promise<AccessToken> {
-    // A cached token is answered with a settled promise: no async frames, no trip through the
-    // microtask queue per step. Measured in the bench's micro (2-core Xeon, 2026-12-01): cache hits
-    // 1.1-1.6 M/s through two async functions, 1.4-2.1 M/s this way.
-    let hit: AccessToken | undefined;
     try {
-      hit = typeof token === 'string' ? this.cachedHit(token, this.cache?.get(token), required) : undefined;
+      // A cached token is answered with a settled promise: no async frames on the way.
+      const known = typeof token === 'string' ? this.known(token) : undefined;
+      if (known !== undefined) {
+        checkScopes(known.scopes, required);
+        return Promise.resolve(known);
+      }
+      return this.settle(this.verifyAfresh(token, splitCompact(token, this.settings.maxTokenBytes)), routePolicy(required)) as Promise<AccessToken>;
     } catch (error) {
       return Promise.reject(this.rejected(error));
     }
-    return hit !== undefined ? Promise.resolve(hit) : this.verifyAfresh(token, required);
   }
 
-  private async verifyAfresh(token: string, required: ScopeRequirement, parts?: CompactParts): Promise<AccessToken> {
-    try {
-      const verified = await this.verifyToken(token, parts);
-      checkScopes(verified.scopes, required);
-      return verified;
-    } catch (error) {
-      throw this.rejected(error);
-    }
+  async authenticate(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined> {
+    return this.check(request, policy);
   }
 
-  async authenticate(request: BearerRequest, options: AuthenticateOptions = {}): Promise<AccessToken | undefined> {
-    return this.check(request, options);
-  }
-
-  check(request: BearerRequest, options: AuthenticateOptions = {}): AccessToken | undefined | Promise<AccessToken | undefined> {
+  check(request: BearerRequest, policy: RoutePolicy | AuthenticateOptions = AUTHENTICATED, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined> {
+    const route = asPolicy(policy);
     let token: string | undefined;
     let parts: CompactParts;
     try {
-      token = bearerCredentials(request, { allowQueryToken: this.allowQueryToken, maxTokenBytes: this.maxTokenBytes });
-      if (token === undefined) {
-        // Optional credentials, but a route that asks for scopes cannot be satisfied anonymously.
-        if (options.credentialsRequired === false && !requiresScope(options)) return undefined;
-        throw new TokenwardError('credentials_missing');
-      }
-      // A token verified before needs no I/O: answer without a promise (the adapters' hot path).
-      const cached = this.cache?.get(token);
-      const hit = this.cachedHit(token, cached, options);
-      if (hit !== undefined) return hit;
-      // Split here rather than in verifyAfresh: a token that is not a compact JWS, like malformed
+      if (admitted !== undefined && admitted !== null) return admit(admitted, route);
+      if (!route.authenticate) return undefined;
+      token = bearerCredentials(request, this.settings);
+      if (token === undefined) return admit<AccessToken>(undefined, route);
+      // A token verified before needs no I/O: answered without a promise (the adapters' hot path).
+      const known = this.known(token);
+      if (known !== undefined) return admit(known, route);
+      // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
       // credentials, is a synchronous throw.
       parts = this.split(token);
     } catch (error) {
       throw this.rejected(error);
     }
-    return this.verifyAfresh(token, options, parts);
+    return this.settle(this.verifyAfresh(token, parts), route);
   }
 
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken {
@@ -219,28 +122,58 @@ class JwtVerifier implements Verifier {
 
   close(): void {
     this.cache?.clear();
-    this.headerCache.clear();
+    this.headers.clear();
   }
 
-  /** Full verification; callers have looked in the verified-token cache already (and may have split the token). */
-  private async verifyToken(token: string, parts = splitCompact(token, this.maxTokenBytes)): Promise<AccessToken> {
-    const header = this.headerCache.parse(parts.header);
+  /** Full verification of a token that is not in the cache, in the contract's order. */
+  private async verifyAfresh(token: string, parts: CompactParts): Promise<AccessToken> {
+    const header = this.headers.parse(parts.header);
     const payload = decodeJsonObject(parts.payload);
     if (payload === undefined) throw new TokenwardError('payload_invalid');
-    // Pick the key set by the (not yet verified) iss, and only among the configured issuers: an
-    // unknown issuer never causes a fetch.
+    // The key set is chosen by the (not yet verified) iss, and only among the configured
+    // issuers: an unknown issuer never causes a fetch.
     const keys = typeof payload.iss === 'string' ? this.keySets.get(payload.iss) : undefined;
     if (keys === undefined) throw new TokenwardError('issuer_mismatch');
-    // Known key, imported already: no await on the way (each one is a trip through the microtask queue).
-    const key = keys.peek(header.kid, header.alg) ?? (await keys.getKey(header.kid, header.alg));
-    const pending = verifyJws(token, parts, header.alg, key, this.signatureWork);
-    if (pending !== undefined) await pending;
+    // No await where nothing is pending: each one is a trip through the microtask queue.
+    const found = keys.key(header.kid, header.alg);
+    const key = found instanceof Promise ? await found : found;
+    const keyObject = key.imported(header.alg) ?? (await key.import(header.alg));
+    const signed = verifyJws(token, parts, header.alg, keyObject, this.settings.signatureWork);
+    if (signed !== undefined) await signed;
 
-    const now = this.clock() / 1000;
-    const claims = checkClaims(payload, this.claimsPolicy, now);
-    const verified = accessToken(token, header, claims, collectScopes(claims, this.scopeClaims));
+    const claims = checkClaims(payload, this.settings.claims, this.settings.clock() / 1000);
+    const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
     if (this.revocation?.isRevoked(claims) === true) throw new TokenwardError('token_revoked');
     this.cache?.set(token, { token: verified, keys, key });
+    return verified;
+  }
+
+  /** A verification under way, then the route's conditions; every failure leaves through `rejected`. */
+  private async settle(pending: Promise<AccessToken>, route: RoutePolicy): Promise<AccessToken | undefined> {
+    try {
+      return admit(await pending, route);
+    } catch (error) {
+      throw this.rejected(error);
+    }
+  }
+
+  /**
+   * The cached verdict on `token`, re-checked for what may have changed since it was cached: its
+   * key still published, not expired, not revoked. Undefined: not cached, or verify it afresh.
+   */
+  private known(token: string): AccessToken | undefined {
+    const cached = this.cache?.get(token);
+    if (cached === undefined) return undefined;
+    const verified = cached.token;
+    if (cached.keys.current(verified.header.kid) !== cached.key) {
+      this.cache?.delete(token);
+      return undefined;
+    }
+    if (verified.expiresAt <= this.settings.clock() / 1000 - this.settings.claims.clockTolerance) {
+      this.cache?.delete(token);
+      throw new TokenwardError('token_expired');
+    }
+    if (this.revocation?.isRevoked(verified.claims) === true) throw new TokenwardError('token_revoked');
     return verified;
   }
 
@@ -252,41 +185,11 @@ class JwtVerifier implements Verifier {
    */
   private split(token: string): CompactParts {
     try {
-      return splitCompact(token, this.maxTokenBytes);
+      return splitCompact(token, this.settings.maxTokenBytes);
     } catch (error) {
       assertB64token(token);
       throw error;
     }
-  }
-
-  /** The cached verdict on `token` with `required` checked, or undefined: verify afresh. Throws rejections. */
-  private cachedHit(token: string, cached: CachedToken | undefined, required: ScopeRequirement): AccessToken | undefined {
-    const hit = cached === undefined ? undefined : this.fromCache(token, cached);
-    if (hit !== undefined) checkScopes(hit.scopes, required);
-    return hit;
-  }
-
-  /** A cache hit still honours expiry, key removal and revocation; undefined means verify afresh. */
-  private fromCache(token: string, cached: CachedToken): AccessToken | undefined {
-    const verified = cached.token;
-    if (cached.keys.current(verified.header.kid) !== cached.key) {
-      this.cache?.delete(token);
-      return undefined;
-    }
-    if (verified.expiresAt <= this.clock() / 1000 - this.claimsPolicy.clockTolerance) {
-      this.cache?.delete(token);
-      throw new TokenwardError('token_expired');
-    }
-    if (this.revocation?.isRevoked(verified.claims) === true) throw new TokenwardError('token_revoked');
-    return verified;
-  }
-
-  private keySet(resolveUri: () => Promise<string>, jwksOptions: JwksOptions): RemoteJwks {
-    return new RemoteJwks(resolveUri, this.headerPolicy.algorithms, jwksOptions, {
-      emit: this.emit,
-      clock: this.clock,
-      onRemoved: (kids) => this.forgetTokensOf(kids),
-    });
   }
 
   private forgetTokensOf(kids: readonly string[]): void {
@@ -299,19 +202,20 @@ class JwtVerifier implements Verifier {
   private rejected(error: unknown): TokenwardError {
     const rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     rejection.realm = this.realm;
-    this.emit({ type: 'token_rejected', reason: rejection.reason, status: rejection.status, cause: rejection.cause });
+    this.settings.emit({ type: 'token_rejected', reason: rejection.reason, status: rejection.status, cause: rejection.cause });
     return rejection;
   }
 }
 
-function requiresScope(required: ScopeRequirement): boolean {
-  return (required.scopes?.length ?? 0) > 0 || (required.anyScopes?.length ?? 0) > 0;
-}
-
-function list(value: string | readonly string[] | undefined, name: string): string[] {
-  const values = typeof value === 'string' ? [value] : [...(value ?? [])];
-  if (values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
-    throw new TypeError(`tokenward: ${name} is required (a non-empty string or list of strings)`);
+/** One key set per issuer (one for all when a single jwksUri is configured), each fetched on first use. */
+function keySetsOf(settings: Settings, onRemoved: (kids: readonly string[]) => void): Map<string, RemoteJwks> {
+  const keySet = (resolveUri: () => Promise<string>) =>
+    new RemoteJwks(resolveUri, settings.header.algorithms, settings.refresh, settings.jwksFetch, { emit: settings.emit, clock: settings.clock, onRemoved });
+  const shared = settings.sharedJwks ? keySet(async () => settings.jwksUri(settings.issuers[0] as string) as string) : undefined;
+  const keySets = new Map<string, RemoteJwks>();
+  for (const issuer of settings.issuers) {
+    const uri = settings.jwksUri(issuer);
+    keySets.set(issuer, shared ?? keySet(uri !== undefined ? async () => uri : () => discoverJwksUri(issuer, settings.metadataFetch)));
   }
-  return values;
+  return keySets;
 }

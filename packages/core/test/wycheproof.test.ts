@@ -20,7 +20,9 @@ import { parseHeader, splitCompact } from '../src/jws/compact';
 import { verifySignature, verifySignatureInPool } from '../src/jws/signature';
 import { verifyJws } from '../src/jws/verify';
 import { vetJwk } from '../src/keys/jwk';
-import { KeyEntry, RemoteJwks } from '../src/keys/remote-jwks';
+import { KeyEntry } from '../src/keys/key-entry';
+import { RemoteJwks } from '../src/keys/remote-jwks';
+import { resolveOptions } from '../src/options';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 
 type Verdict = 'valid' | 'invalid';
@@ -102,14 +104,17 @@ afterAll(() => jwks.close());
 /** The verdict with the signature checked inline and on the thread pool; the two must agree. */
 async function joseVerdict(jws: unknown, keys: JWK[]): Promise<Verdict> {
   jwks.setKeys(keys);
-  const keySet = new RemoteJwks(async () => jwks.jwksUri, ALGORITHMS, {}, { emit: () => undefined, clock: Date.now });
+  // The refresh policy and fetch limits a verifier with default options uses.
+  const { refresh, jwksFetch } = resolveOptions({ issuer: jwks.issuer, audience: 'https://api.example.com' });
+  const keySet = new RemoteJwks(async () => jwks.jwksUri, ALGORITHMS, refresh, jwksFetch, { emit: () => undefined, clock: Date.now });
   const verdicts = await Promise.all(
     (['inline', 'threadpool'] as const).map(async (work): Promise<Verdict> => {
       try {
         const parts = splitCompact(jws, MAX_BYTES);
         const header = parseHeader(parts.header, { algorithms: ALGORITHMS, requireTyp: false });
-        const key = await keySet.getKey(header.kid, header.alg);
-        await verifyJws(jws as string, parts, header.alg, key, work);
+        const key = await keySet.key(header.kid, header.alg);
+        const keyObject = key.imported(header.alg) ?? (await key.import(header.alg));
+        await verifyJws(jws as string, parts, header.alg, keyObject, work);
         return 'valid';
       } catch (error) {
         if (!isTokenwardError(error)) throw error;

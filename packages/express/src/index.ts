@@ -9,7 +9,9 @@ import {
   authorizeToken,
   createVerifier,
   isTokenwardError,
+  routePolicy,
   type AccessToken,
+  type RoutePolicy,
   type ScopeRequirement,
   type TokenwardError,
   type Verifier,
@@ -40,45 +42,25 @@ export type TokenwardOptions = VerifierOptions & ExpressAdapterOptions;
 
 // What requireScopes() needs from the tokenward() in front of it: the verifier, so that it reports
 // with the same realm and events, and where rejections go. One object per middleware, attached to
-// each request as a single property: on an Express 5 request every property added cost about
-// 1-2 µs in the bench's CPU profiles, and two tags plus req.auth were the largest part of what a
-// cached token cost.
+// each request as a single property: each property added to an Express 5 request is costly
+// (README, Contributing).
 const CONTEXT = Symbol('tokenward.context');
 interface Context {
   readonly verifier: Verifier;
   readonly passErrors: boolean;
 }
-type Tagged = Request & { [CONTEXT]?: Context };
+type RequestWithContext = Request & { [CONTEXT]?: Context };
 
 /** The authentication middleware, from verifier options or an existing verifier. */
 export function tokenward(options: TokenwardOptions | Verifier, adapter: ExpressAdapterOptions = {}): RequestHandler {
   const verifier = isVerifier(options) ? options : createVerifier(options);
   const settings: ExpressAdapterOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options), ...adapter };
-  const requirement = { credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes };
-  const passErrors = settings.passErrorsToNext === true;
-  const context: Context = Object.freeze({ verifier, passErrors });
+  const policy = routePolicy({ credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes });
+  const context: Context = Object.freeze({ verifier, passErrors: settings.passErrorsToNext === true });
 
   return function tokenwardMiddleware(req: Request, res: Response, next: NextFunction): void {
-    (req as Tagged)[CONTEXT] = context;
-    let outcome: ReturnType<Verifier['check']>;
-    try {
-      outcome = verifier.check({ authorization: authorizationValues(req), url: req.originalUrl }, requirement);
-    } catch (error) {
-      reject(error, res, next, passErrors);
-      return;
-    }
-    if (outcome instanceof Promise) {
-      outcome.then(
-        (token) => {
-          if (token !== undefined) req.auth = token;
-          next();
-        },
-        (error: unknown) => reject(error, res, next, passErrors),
-      );
-      return;
-    }
-    if (outcome !== undefined) req.auth = outcome;
-    next();
+    (req as RequestWithContext)[CONTEXT] = context;
+    run(context, policy, req, res, next);
   };
 }
 
@@ -93,18 +75,45 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
 }
 
 function scopeGuard(required: ScopeRequirement): RequestHandler {
+  const policy = routePolicy(required);
   return function tokenwardScopes(req: Request, res: Response, next: NextFunction): void {
-    const context = (req as Tagged)[CONTEXT];
+    const context = (req as RequestWithContext)[CONTEXT];
+    if (context !== undefined) {
+      run(context, policy, req, res, next, req.auth);
+      return;
+    }
+    // No tokenward() in front: no verifier and no token, which core refuses as a 401 (fail closed).
     try {
-      // Without tokenward() in front there is no token, which core refuses as a 401 (fail closed).
-      if (context !== undefined) context.verifier.authorize(req.auth, required);
-      else authorizeToken(req.auth, required);
+      authorizeToken(req.auth, required);
     } catch (error) {
-      reject(error, res, next, context?.passErrors === true);
+      reject(error, res, next, false);
       return;
     }
     next();
   };
+}
+
+/** Core's decision on the request under `policy`, then on to the next handler or the rejection. */
+function run(context: Context, policy: RoutePolicy, req: Request, res: Response, next: NextFunction, admitted?: AccessToken): void {
+  let outcome: ReturnType<Verifier['check']>;
+  try {
+    outcome = context.verifier.check({ authorization: authorizationValues(req), url: req.originalUrl }, policy, admitted);
+  } catch (error) {
+    reject(error, res, next, context.passErrors);
+    return;
+  }
+  if (outcome instanceof Promise) {
+    outcome.then(
+      (token) => {
+        if (token !== undefined) req.auth = token;
+        next();
+      },
+      (error: unknown) => reject(error, res, next, context.passErrors),
+    );
+    return;
+  }
+  if (outcome !== undefined && outcome !== admitted) req.auth = outcome;
+  next();
 }
 
 function reject(error: unknown, res: Response, next: NextFunction, passErrors: boolean): void {

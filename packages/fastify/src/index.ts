@@ -5,23 +5,16 @@
  * `app.requireAnyScope(...)`. This file only translates between Fastify and @tokenward/core, which
  * makes every decision about tokens.
  */
-import type {
-  FastifyContextConfig,
-  FastifyPluginAsync,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-  onRequestHookHandler,
-  RouteOptions,
-} from 'fastify';
+import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   authorizationValues,
   createVerifier,
   isTokenwardError,
+  routePolicy,
   type AccessToken,
-  type AuthenticateOptions,
-  type ScopeRequirement,
+  type RoutePolicy,
+  type RouteRequirement,
   type TokenwardError,
   type Verifier,
   type VerifierOptions,
@@ -62,47 +55,65 @@ export interface FastifyAdapterOptions {
    * Default true: forgetting to protect a route should fail closed.
    */
   protectAll?: boolean;
+  /**
+   * When true, rejections go to Fastify's error handler for the route (the app's
+   * `setErrorHandler`, a route's `errorHandler`, or Fastify's default), with `statusCode`, `code`,
+   * `headers`, `body` and `reason` set. Default false: the plugin answers them itself, byte for
+   * byte as the other adapters do.
+   */
+  passErrorsToErrorHandler?: boolean;
 }
 
 /** Verifier options (the plugin creates the verifier and closes it with the app), or an existing verifier. */
 export type TokenwardOptions = (VerifierOptions | { verifier: Verifier }) & FastifyAdapterOptions;
 
-// Set by the onRoute hook on routes that have their own `errorHandler` option, which Fastify
-// exposes nowhere on the request.
-const ROUTE_ERROR_HANDLER = Symbol('tokenward.routeErrorHandler');
-type RouteConfig = FastifyContextConfig & { [ROUTE_ERROR_HANDLER]?: true };
+// The route's policy, made from its config when the route is declared.
+const POLICY = Symbol('tokenward.policy');
+type RouteConfig = FastifyContextConfig & { [POLICY]?: RoutePolicy };
 
 const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) => {
-  const { credentialsRequired = true, protectAll = true } = options;
+  const { credentialsRequired, protectAll = true, passErrorsToErrorHandler = false } = options;
   const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
+  // The plugin's options are the most general level of every route's policy.
+  const defaults: RouteRequirement = { public: protectAll ? undefined : true, optional: credentialsRequired === false ? true : undefined };
+  const policyOf = (config: FastifyContextConfig = {}): RoutePolicy =>
+    (config as RouteConfig)[POLICY] ?? routePolicy(defaults, { public: config.public, optional: config.optional, scopes: config.scopes, anyScopes: config.anyScopes });
 
-  /** Authenticates the request as `required` says and sets request.auth; may answer synchronously. */
-  function authenticate(request: FastifyRequest, required: AuthenticateOptions): void | Promise<void> {
-    // check() rather than authenticate(): no promise when no I/O is needed (cache hits, no credentials).
-    const outcome = verifier.check({ authorization: authorizationValues(request.raw), url: request.raw.url }, required);
-    if (!(outcome instanceof Promise)) {
-      request.auth = outcome ?? null;
+  /** Core's decision on the request under `policy`, then on to the next hook or the rejection. */
+  function run(policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let outcome: ReturnType<Verifier['check']>;
+    try {
+      outcome = verifier.check({ authorization: authorizationValues(request.raw), url: request.raw.url }, policy, request.auth);
+    } catch (error) {
+      reject(error, reply, done);
       return;
     }
-    return outcome.then((token) => {
-      request.auth = token ?? null;
-    });
+    if (!(outcome instanceof Promise)) {
+      request.auth = outcome ?? null;
+      done();
+      return;
+    }
+    outcome.then(
+      (token) => {
+        request.auth = token ?? null;
+        done();
+      },
+      (error: unknown) => reject(error, reply, done),
+    );
   }
 
-  function guard(required: ScopeRequirement): onRequestHookHandler {
+  /** Core only ever throws TokenwardError; anything else is not ours to describe. */
+  function reject(error: unknown, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (passErrorsToErrorHandler || !isTokenwardError(error) || reply.sent) done(error as Error);
+    else respond(reply, error);
+  }
+
+  function guard(required: RouteRequirement): onRequestHookHandler {
+    const policy = routePolicy(required);
+    // After the plugin's hook: its token is checked against `required`; a request it did not
+    // authenticate (a public route, protectAll: false) is authenticated here.
     return function tokenwardScopes(request, reply, done) {
-      // A request the plugin's hook did not authenticate (public route, protectAll: false) or that
-      // came without credentials (optional route) is authenticated here with credentials required,
-      // so a guard never lets an anonymous request through.
-      proceed(
-        () => {
-          if (request.auth === null) return authenticate(request, required);
-          verifier.authorize(request.auth, required);
-        },
-        request,
-        reply,
-        done,
-      );
+      run(policy, request, reply, done);
     };
   }
 
@@ -112,73 +123,17 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
   fastify.decorate('requireAnyScope', (...scopes: string[]) => guard({ anyScopes: scopes }));
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    const config = route.config as RouteConfig | undefined;
-    if (config?.public === true && (config.scopes !== undefined || config.anyScopes !== undefined)) {
-      throw new TypeError(`tokenward: route ${String(route.method)} ${route.url} is public but requires scopes`);
-    }
-    if (route.errorHandler !== undefined) route.config = { ...config, [ROUTE_ERROR_HANDLER]: true } as RouteOptions['config'];
+    const config = (route.config ?? {}) as FastifyContextConfig;
+    route.config = { ...config, [POLICY]: policyOf(config) } as RouteOptions['config'];
   });
 
   fastify.addHook('onRequest', function tokenwardAuthenticate(request, reply, done) {
-    const required = routeRequirement(request.routeOptions.config ?? {}, credentialsRequired, protectAll);
-    if (required === undefined) {
-      done();
-      return;
-    }
-    proceed(() => authenticate(request, required), request, reply, done);
+    run(policyOf(request.routeOptions.config), request, reply, done);
   });
 
   // A verifier passed in belongs to the caller, who may share it between apps.
   if (!('verifier' in options)) fastify.addHook('onClose', async () => verifier.close());
 };
-
-/**
- * What a route asks of the plugin's hook, from its config: undefined to skip it, else the
- * options for core. A route that declares scopes is always authenticated with credentials
- * required, like requireScopes: neither `optional`, `credentialsRequired: false` nor
- * `protectAll: false` lets an anonymous request reach it.
- */
-function routeRequirement(config: FastifyContextConfig, credentialsRequired: boolean, protectAll: boolean): AuthenticateOptions | undefined {
-  const { scopes, anyScopes } = config;
-  if (scopes !== undefined || anyScopes !== undefined) return { credentialsRequired: true, scopes, anyScopes };
-  const enforced = config.public === undefined ? protectAll || config.optional !== undefined : !config.public;
-  if (!enforced) return undefined;
-  return { credentialsRequired: config.optional === undefined ? credentialsRequired : !config.optional };
-}
-
-/** Runs a step that may finish synchronously, return a promise, or throw, then continues the hook. */
-function proceed(step: () => void | Promise<void>, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  let pending: void | Promise<void>;
-  try {
-    pending = step();
-  } catch (error) {
-    reject(error, request, reply, done);
-    return;
-  }
-  if (pending === undefined) done();
-  else pending.then(() => done(), (error: unknown) => reject(error, request, reply, done));
-}
-
-/**
- * A rejection goes to the app's own error handler when the route has one, so that apps with a
- * uniform error format keep it; the error carries `statusCode`, `code`, `headers`, `body` and
- * `reason`. Otherwise it is answered here, because Fastify's default handler would send
- * `{ statusCode, code, error, message }` without Cache-Control, unlike every other adapter.
- *
- * Fastify exposes the handler of the request's context as `request.server.errorHandler`. Fastify
- * binds every function given to setErrorHandler, so a user's handler is named "bound ...", and
- * only Fastify's root handler is named `defaultErrorHandler`, whatever a user called theirs.
- * That holds for a handler set before or after the plugin is registered, in the same scope or
- * a parent one (routes read their scope's handler when the app boots). A route's own
- * `errorHandler` option is not visible there; the onRoute hook marks those routes.
- */
-function reject(error: unknown, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  const config = request.routeOptions.config as RouteConfig | undefined;
-  const ownHandler = config?.[ROUTE_ERROR_HANDLER] === true || request.server.errorHandler.name !== 'defaultErrorHandler';
-  // Core only ever throws TokenwardError; anything else is not ours to describe.
-  if (ownHandler || !isTokenwardError(error) || reply.sent) done(error as Error);
-  else respond(reply, error);
-}
 
 /**
  * Answers a rejection the RFC 6750 way: status, WWW-Authenticate (or Retry-After), JSON body, and

@@ -252,8 +252,13 @@ describe('route config', () => {
     expect((await get(base, '/odd', bearer(token()))).body).toEqual({ user: 'user-42' });
   });
 
-  test('a public route that requires scopes is refused when it is declared', async () => {
-    await expect(serve((app) => whoami(app, '/both', { public: true, scopes: ['admin'] }))).rejects.toThrow('is public but requires scopes');
+  test('a route both public and scoped is protected: the scopes win (fails closed, as in Nest)', async () => {
+    const base = await serve((app) => whoami(app, '/both', { public: true, scopes: ['admin'] }));
+    expect((await get(base, '/both')).status).toBe(401);
+    const forbidden = await get(base, '/both', bearer(token()));
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.header('www-authenticate')).toContain('scope="admin"');
+    expect(await get(base, '/both', bearer(token({ scope: 'admin' })))).toMatchObject({ status: 200, body: { user: 'user-42' } });
   });
 });
 
@@ -379,18 +384,30 @@ describe('plugin options', () => {
   });
 });
 
-describe("the app's own error handler", () => {
+describe("passErrorsToErrorHandler: the app's own error handler", () => {
   // What an app with a uniform error format might do with the error it is given.
   function uniform(error: unknown, _req: unknown, reply: FastifyReply) {
     if (!isTokenwardError(error)) return reply.code(500).send({ failure: 'other' });
     const { statusCode, code, headers, body, reason } = error;
     return reply.code(statusCode).headers(headers).send({ failure: reason, code, rfc6750: body });
   }
+  const handOver = { passErrorsToErrorHandler: true };
+
+  test('without the option, the plugin answers even where the app set an error handler', async () => {
+    const app = Fastify();
+    app.setErrorHandler(uniform);
+    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    whoami(app, '/admin', { scopes: ['admin'] });
+    const base = await listen(app);
+    const missing = await get(base, '/admin');
+    expect(missing.status).toBe(401);
+    expect(missing.body).toEqual(new TokenwardError('credentials_missing').body);
+  });
 
   test('set before the plugin is registered, it receives the TokenwardError and answers', async () => {
     const app = Fastify();
     app.setErrorHandler(uniform);
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
     whoami(app, '/admin', { scopes: ['admin'] });
     const base = await listen(app);
     const missing = await get(base, '/admin');
@@ -404,7 +421,7 @@ describe("the app's own error handler", () => {
 
   test('set after the plugin is registered, it receives the TokenwardError too', async () => {
     const app = Fastify();
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
     app.get('/admin', { onRequest: app.requireScopes('admin') }, async () => ({ ok: true }));
     app.setErrorHandler(uniform);
     const base = await listen(app);
@@ -412,31 +429,38 @@ describe("the app's own error handler", () => {
     expect((await get(base, '/admin', bearer(token()))).body).toMatchObject({ failure: 'insufficient_scope' });
   });
 
-  test('set in a child scope, it receives the errors of that scope only', async () => {
-    const base = await serve((app) => {
-      whoami(app, '/root');
-      app.register(async (child) => {
-        child.setErrorHandler(uniform);
-        whoami(child, '/child');
-      });
-    });
+  test("set in a child scope, it receives that scope's errors; elsewhere Fastify's default handler sends status and challenge", async () => {
+    const base = await serve(
+      (app) => {
+        whoami(app, '/root');
+        app.register(async (child) => {
+          child.setErrorHandler(uniform);
+          whoami(child, '/child');
+        });
+      },
+      handOver,
+    );
     expect((await get(base, '/child')).body).toMatchObject({ failure: 'credentials_missing' });
-    expect((await get(base, '/root')).body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
+    const root = await get(base, '/root');
+    expect(root.status).toBe(401);
+    expect(root.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(root.header('cache-control')).toBe('no-store');
+    expect(root.body).toMatchObject({ statusCode: 401, message: 'Bearer access token required' });
   });
 
   test("a route's own errorHandler option receives the errors of that route", async () => {
     const base = await serve((app) => {
       app.get('/own', { errorHandler: uniform }, async () => ({ ok: true }));
       whoami(app);
-    });
+    }, handOver);
     expect((await get(base, '/own')).body).toMatchObject({ failure: 'credentials_missing' });
-    expect((await get(base, '/me')).body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
+    expect((await get(base, '/me')).body).toMatchObject({ statusCode: 401 });
   });
 
   test('respond() lets a handler send the standard answer for tokenward errors', async () => {
     const app = Fastify();
     app.setErrorHandler((error, _req, reply) => (isTokenwardError(error) ? respond(reply, error) : reply.code(500).send({ failure: 'other' })));
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
     app.get('/boom', async () => {
       throw new Error('boom');
     });

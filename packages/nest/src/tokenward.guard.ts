@@ -1,14 +1,14 @@
 /**
- * TokenwardGuard: authenticates the request through @tokenward/core and enforces the route's
- * `@Scopes` / `@AnyScope`, class level and handler level each, unless the route is `@Public()`.
- * Works with `@UseGuards(TokenwardGuard)` and as a global `APP_GUARD`, on the Express and Fastify
- * platforms. Every decision about tokens is core's; this file reads route metadata and
- * translates core's answer into Nest's idiom.
+ * TokenwardGuard: authenticates the request through @tokenward/core under the route's policy,
+ * made by core from the route's decorators (`@Public`, `@OptionalAuth`, `@Scopes`, `@AnyScope`, on
+ * the controller and the handler). Works with `@UseGuards(TokenwardGuard)` and as a global
+ * `APP_GUARD`, on the Express and Fastify platforms. This file reads metadata and translates
+ * core's answer into Nest's idiom; every decision is core's.
  */
 import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { authorizationValues, isTokenwardError, type AccessToken, type ScopeRequirement, type TokenwardError, type Verifier } from '@tokenward/core';
+import { authorizationValues, isTokenwardError, routePolicy, type AccessToken, type RoutePolicy, type RouteRequirement, type TokenwardError, type Verifier } from '@tokenward/core';
 import { ANY_SCOPE_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY } from './decorators.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
 
@@ -27,6 +27,10 @@ type Target = ReturnType<ExecutionContext['getHandler']>;
 
 @Injectable()
 export class TokenwardGuard implements CanActivate {
+  // Decorators are fixed when a class is defined, so each (controller, handler) pair's policy is
+  // made once; keyed by both, since a handler inherited by two controllers may serve both.
+  private readonly policies = new WeakMap<Target, WeakMap<Target, RoutePolicy>>();
+
   constructor(
     private readonly reflector: Reflector,
     @Inject(TOKENWARD_VERIFIER) private readonly verifier: Verifier,
@@ -37,24 +41,14 @@ export class TokenwardGuard implements CanActivate {
     // Only HTTP carries bearer tokens the RFC 6750 way; as a global guard of a hybrid app, refuse
     // other transports (Nest answers 403) rather than wave them through.
     if (context.getType() !== 'http') return false;
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    // Class and handler requirements are separate conditions, checked one by one so that each
-    // keeps its own meaning: class @Scopes('a') with handler @AnyScope('b', 'c') is "a, and b or c".
-    const levels = [this.requirement(controller), this.requirement(handler)];
-    if (this.isPublic(handler, controller, levels)) return true;
-
+    const policy = this.policyOf(context.getClass(), context.getHandler());
     const http = context.switchToHttp();
     const request = http.getRequest<PlatformRequest>();
     const raw = request.raw ?? (request as unknown as IncomingMessage);
-    const optional = this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, [handler, controller]) === true;
     try {
       // check() rather than authenticate(): no promise when no I/O is needed (cache hits, no credentials).
-      const outcome = this.verifier.check({ authorization: authorizationValues(raw), url: request.originalUrl ?? raw.url }, { credentialsRequired: !optional });
-      const token = outcome instanceof Promise ? await outcome : outcome;
-      request.auth = token ?? null;
-      // Core answers an anonymous request on an optional route that declares scopes with a 401.
-      for (const required of levels) if (required !== undefined) this.verifier.authorize(token, required);
+      const outcome = this.verifier.check({ authorization: authorizationValues(raw), url: request.originalUrl ?? raw.url }, policy);
+      request.auth = (outcome instanceof Promise ? await outcome : outcome) ?? null;
       return true;
     } catch (error) {
       // Core only ever throws TokenwardError; anything else is not ours to describe.
@@ -63,24 +57,22 @@ export class TokenwardGuard implements CanActivate {
     }
   }
 
-  /** The scope requirement declared on a controller or handler, if any. */
-  private requirement(target: Target): ScopeRequirement | undefined {
-    const scopes = this.reflector.get<string[] | undefined>(SCOPES_KEY, target);
-    const anyScopes = this.reflector.get<string[] | undefined>(ANY_SCOPE_KEY, target);
-    return scopes === undefined && anyScopes === undefined ? undefined : { scopes, anyScopes };
+  /** The route's policy from its decorators: the controller's, then the handler's (core decides). */
+  private policyOf(controller: Target, handler: Target): RoutePolicy {
+    let byHandler = this.policies.get(controller);
+    if (byHandler === undefined) this.policies.set(controller, (byHandler = new WeakMap()));
+    let policy = byHandler.get(handler);
+    if (policy === undefined) byHandler.set(handler, (policy = routePolicy(this.declared(controller), this.declared(handler))));
+    return policy;
   }
 
-  /**
-   * `@Public()` opts out of authentication, handler over class (getAllAndOverride), but never out
-   * of scopes declared at its own level or a more specific one, so a mistake fails closed:
-   * `@Public()` on a controller leaves a handler with `@Scopes` protected, and `@Public()` next to
-   * `@Scopes` on the same target is protected. A handler's `@Public()` does opt out of its
-   * controller's scopes (a health check inside a protected controller).
-   */
-  private isPublic(handler: Target, controller: Target, [onController, onHandler]: Array<ScopeRequirement | undefined>): boolean {
-    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, [handler, controller]) !== true) return false;
-    if (onHandler !== undefined) return false;
-    return this.reflector.get<boolean | undefined>(PUBLIC_KEY, handler) === true || onController === undefined;
+  private declared(target: Target): RouteRequirement {
+    return {
+      public: this.reflector.get<boolean | undefined>(PUBLIC_KEY, target),
+      optional: this.reflector.get<boolean | undefined>(OPTIONAL_KEY, target),
+      scopes: this.reflector.get<string[] | undefined>(SCOPES_KEY, target),
+      anyScopes: this.reflector.get<string[] | undefined>(ANY_SCOPE_KEY, target),
+    };
   }
 
   /**

@@ -1,8 +1,10 @@
 /**
  * TokenwardModule.forRoot / forRootAsync: one verifier for the whole application (a global
- * module), provided under TOKENWARD_VERIFIER, and the guard that uses it.
+ * module), provided under TOKENWARD_VERIFIER, and the guard that uses it. The two methods come
+ * from Nest's ConfigurableModuleBuilder, so forRootAsync takes `useFactory` (with `inject` and
+ * `imports`), `useClass` or `useExisting`, as every Nest module does.
  */
-import { Global, Inject, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OnModuleDestroy, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Global, Inject, Module, type ConfigurableModuleAsyncOptions, type OnModuleDestroy } from '@nestjs/common';
 import { createVerifier, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { TokenwardGuard } from './tokenward.guard.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
@@ -10,13 +12,12 @@ import { TOKENWARD_VERIFIER } from './tokens.js';
 /** Verifier options (the module creates the verifier and closes it with the app), or an existing verifier. */
 export type TokenwardModuleOptions = VerifierOptions | { verifier: Verifier };
 
-export interface TokenwardModuleAsyncOptions {
-  /** Modules exporting the providers that `inject` names (a config module, say). */
-  imports?: ModuleMetadata['imports'];
-  /** Called with the `inject` providers, in order; may be async. */
-  useFactory: (...args: never[]) => TokenwardModuleOptions | Promise<TokenwardModuleOptions>;
-  inject?: Array<InjectionToken | OptionalFactoryDependency>;
-}
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<TokenwardModuleOptions>({ moduleName: 'Tokenward' })
+  .setClassMethodName('forRoot')
+  .build();
+
+/** `forRootAsync`'s argument: `useFactory` with `inject` and `imports`, `useClass` or `useExisting`. */
+export type TokenwardModuleAsyncOptions = ConfigurableModuleAsyncOptions<TokenwardModuleOptions>;
 
 // The verifier, and whether this module created it: a verifier passed in belongs to the caller,
 // who may share it between apps, so only an owned one is closed.
@@ -26,37 +27,25 @@ interface State {
   readonly owned: boolean;
 }
 
-function toState(options: TokenwardModuleOptions): State {
-  return 'verifier' in options ? { verifier: options.verifier, owned: false } : { verifier: createVerifier(options), owned: true };
-}
-
 @Global()
-@Module({})
-export class TokenwardModule implements OnModuleDestroy {
-  constructor(@Inject(STATE) private readonly state: State) {}
-
-  static forRoot(options: TokenwardModuleOptions): DynamicModule {
-    // A factory, not a value: each application built from this module gets its own verifier
-    // (and its own caches), created when the app is, and closed with it.
-    return TokenwardModule.build({ provide: STATE, useFactory: () => toState(options) });
-  }
-
-  static forRootAsync(options: TokenwardModuleAsyncOptions): DynamicModule {
-    const factory = options.useFactory as (...args: unknown[]) => TokenwardModuleOptions | Promise<TokenwardModuleOptions>;
-    return TokenwardModule.build(
-      { provide: STATE, useFactory: async (...args: unknown[]) => toState(await factory(...args)), inject: options.inject ?? [] },
-      options.imports,
-    );
-  }
-
-  private static build(state: Provider, imports: ModuleMetadata['imports'] = []): DynamicModule {
-    return {
-      module: TokenwardModule,
-      global: true,
-      imports,
-      providers: [state, { provide: TOKENWARD_VERIFIER, useFactory: (s: State) => s.verifier, inject: [STATE] }, TokenwardGuard],
-      exports: [TOKENWARD_VERIFIER, TokenwardGuard],
-    };
+@Module({
+  providers: [
+    // A factory: each application built from this module gets its own verifier (and its own
+    // caches), created when the app is, and closed with it.
+    {
+      provide: STATE,
+      useFactory: (options: TokenwardModuleOptions): State =>
+        'verifier' in options ? { verifier: options.verifier, owned: false } : { verifier: createVerifier(options), owned: true },
+      inject: [MODULE_OPTIONS_TOKEN],
+    },
+    { provide: TOKENWARD_VERIFIER, useFactory: (state: State) => state.verifier, inject: [STATE] },
+    TokenwardGuard,
+  ],
+  exports: [TOKENWARD_VERIFIER, TokenwardGuard],
+})
+export class TokenwardModule extends ConfigurableModuleClass implements OnModuleDestroy {
+  constructor(@Inject(STATE) private readonly state: State) {
+    super();
   }
 
   onModuleDestroy(): void {

@@ -5,6 +5,7 @@
  * its parameters vetted.
  */
 import { TokenwardError } from '../errors.js';
+import { isKid } from '../kid.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -42,7 +43,7 @@ export function splitCompact(token: unknown, maxTokenBytes: number): CompactPart
  * Non-empty, strict alphabet, no padding, and no stray bits in the last character: a segment
  * has exactly one accepted spelling, so a token cannot be altered without changing its bytes.
  */
-export function isCanonicalBase64url(segment: string): boolean {
+function isCanonicalBase64url(segment: string): boolean {
   const rest = segment.length % 4;
   if (segment.length === 0 || rest === 1 || !SEGMENT.test(segment)) return false;
   if (rest === 0) return true;
@@ -78,7 +79,6 @@ export interface HeaderPolicy {
 const KEY_REFERENCES = ['jku', 'jwk', 'x5u', 'x5c'] as const;
 // RFC 9068 §2.1; matched case-insensitively (RFC 7515 §4.1.9).
 const AT_JWT = /^(application\/)?at\+jwt$/i;
-const MAX_KID_LENGTH = 256;
 
 export function parseHeader(segment: string, policy: HeaderPolicy): ProtectedHeader {
   const header = decodeJsonObject(segment);
@@ -91,9 +91,7 @@ export function parseHeader(segment: string, policy: HeaderPolicy): ProtectedHea
   }
   // RFC 7515 §4.1.11: we understand no extension, so any `crit` makes the token unusable.
   if (Object.hasOwn(header, 'crit')) throw new TokenwardError('crit_unsupported');
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
-    throw new TokenwardError('kid_invalid');
-  }
+  if (kid !== undefined && !isKid(kid)) throw new TokenwardError('kid_invalid');
   if (typ !== undefined && typeof typ !== 'string') throw new TokenwardError('header_invalid');
   if (policy.requireTyp && (typ === undefined || !AT_JWT.test(typ))) throw new TokenwardError('typ_invalid');
   return header as ProtectedHeader;

@@ -3,20 +3,9 @@
  * is dropped from the set, with a reason the caller can report; it never reaches the crypto.
  */
 import type { JWK } from 'jose';
-
-export type JwkRejection =
-  | 'not_an_object'
-  | 'kty_unsupported'
-  | 'private_key'
-  | 'use_not_sig'
-  | 'key_ops_without_verify'
-  | 'kid_invalid'
-  | 'alg_not_allowed'
-  | 'members_invalid'
-  | 'rsa_too_small'
-  | 'rsa_too_large'
-  | 'rsa_roca'
-  | 'kid_duplicate';
+import type { JwkRejection } from '../events.js';
+import { algorithm, curvesOf } from '../jwa.js';
+import { isKid } from '../kid.js';
 
 /** A public verification key, reduced to the members that define it. */
 export interface VettedJwk {
@@ -31,14 +20,13 @@ export interface VettedJwk {
 
 // RFC 7518 §6.2.2, §6.3.2, §6.4: members that only private or symmetric keys have.
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
-const EC_CURVES = new Set(['P-256', 'P-384', 'P-521']);
-const OKP_CURVES = new Set(['Ed25519']);
+const EC_CURVES = curvesOf('EC');
+const OKP_CURVES = curvesOf('OKP');
 const B64URL = /^[A-Za-z0-9_-]+$/;
 // NIST SP 800-131A: below 2048 bits RSA is not acceptable for signatures. Above 16384 bits a
 // key only serves to make each verify slow.
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 16384;
-const MAX_KID_LENGTH = 256;
 
 export function vetJwk(value: unknown, algorithms: ReadonlySet<string>): VettedJwk | JwkRejection {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not_an_object';
@@ -49,7 +37,7 @@ export function vetJwk(value: unknown, algorithms: ReadonlySet<string>): VettedJ
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') return 'kty_unsupported';
   if (use !== undefined && use !== 'sig') return 'use_not_sig';
   if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return 'key_ops_without_verify';
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) return 'kid_invalid';
+  if (kid !== undefined && !isKid(kid)) return 'kid_invalid';
   if (alg !== undefined && (typeof alg !== 'string' || !algorithms.has(alg))) return 'alg_not_allowed';
 
   let jwk: JWK;
@@ -80,23 +68,11 @@ export function vetJwk(value: unknown, algorithms: ReadonlySet<string>): VettedJ
   };
 }
 
-/** RFC 7518 §3.1 / §3.3-3.5: the key type (and curve) each algorithm needs. */
+/** RFC 7518 §3.1, §3.3-3.5, RFC 8037 §3.1: the key type (and curve) each algorithm needs (jwa.ts). */
 export function keyFitsAlgorithm(key: VettedJwk, alg: string): boolean {
-  if (key.alg !== undefined && key.alg !== alg) return false;
-  switch (alg) {
-    case 'RS256': case 'RS384': case 'RS512': case 'PS256': case 'PS384': case 'PS512':
-      return key.kty === 'RSA';
-    case 'ES256':
-      return key.jwk.crv === 'P-256';
-    case 'ES384':
-      return key.jwk.crv === 'P-384';
-    case 'ES512':
-      return key.jwk.crv === 'P-521';
-    case 'EdDSA': case 'Ed25519':
-      return key.kty === 'OKP';
-    default:
-      return false;
-  }
+  const spec = algorithm(alg);
+  if (spec === undefined || (key.alg !== undefined && key.alg !== alg)) return false;
+  return key.kty === spec.kty && (spec.crv === undefined || key.jwk.crv === spec.crv);
 }
 
 function isB64url(value: unknown): value is string {

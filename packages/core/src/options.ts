@@ -1,0 +1,156 @@
+/**
+ * The verifier's options, and their resolution: every default applied and every value checked
+ * here, once, at construction, so that a mistake is a TypeError at startup rather than a wrong
+ * answer on the first request, and the verifier itself only wires resolved settings together.
+ */
+import { DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type ClaimsPolicy } from './claims.js';
+import { emitter, type EventListener } from './events.js';
+import { defaultFetch, type FetchJsonOptions } from './fetch-json.js';
+import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
+import type { HeaderPolicy } from './jws/compact.js';
+import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy } from './keys/remote-jwks.js';
+import { RevocationList } from './revocation.js';
+import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
+import { SIGNATURE_WORK, type SignatureWork } from './signature-work.js';
+
+export interface VerifierOptions {
+  /** Accepted issuer(s), matched exactly against `iss`; each has its own key set. */
+  issuer: string | readonly string[];
+  /** Accepted audience(s): the token's `aud` must contain one. */
+  audience: string | readonly string[];
+  /** The JWKS URL, or one per issuer. Default: discovered from each issuer's metadata. */
+  jwksUri?: string | Readonly<Record<string, string>>;
+  /** Accepted `alg` values: a subset of the asymmetric ones. Default: all of RS*, PS*, ES*, EdDSA. */
+  algorithms?: readonly string[];
+  /** Seconds of clock skew allowed on exp/nbf/iat. Default 5, at most 300. */
+  clockTolerance?: number;
+  /** Seconds: longest accepted exp - iat (and exp - now). Default 24 h. */
+  maxTokenLifetime?: number;
+  /** Require RFC 9068 `typ: at+jwt`. Default false. */
+  requireTyp?: boolean;
+  /** Claims that carry scopes. Default ['scope', 'scp', 'permissions']. */
+  scopeClaims?: readonly string[];
+  /** Consulted on every verify; false for none. Default: a new RevocationList (see `revocation`). */
+  revocation?: RevocationList | false;
+  /** Verified-token cache; entries die at exp and with their key. Default { max: 10,000 }. */
+  tokenCache?: { max: number } | false;
+  /** Key fetching and caching. */
+  jwks?: JwksOptions;
+  /** Byte cap on a token, checked before parsing. Default 8 KiB. */
+  maxTokenBytes?: number;
+  /** Accept `?access_token=` (RFC 6750 §2.3). Default false. */
+  allowQueryToken?: boolean;
+  /** `realm` of the WWW-Authenticate challenge. Default 'api'. */
+  realm?: string;
+  /**
+   * Where signatures are checked: 'inline' on the event loop, 'threadpool' on libuv's thread pool,
+   * or 'auto' (the pool only when verifications overlap on a multi-core machine). Default 'auto'.
+   */
+  signatureWork?: SignatureWork;
+  onEvent?: EventListener;
+  /** Milliseconds since the epoch; for tests. */
+  clock?: () => number;
+}
+
+/** VerifierOptions with every default applied and every value checked. */
+export interface Settings {
+  readonly issuers: readonly string[];
+  /** The configured JWKS URL for `issuer`, if any (otherwise it is discovered). */
+  readonly jwksUri: (issuer: string) => string | undefined;
+  /** True when one JWKS URL serves every issuer: they then share one key set. */
+  readonly sharedJwks: boolean;
+  readonly header: HeaderPolicy;
+  readonly claims: ClaimsPolicy;
+  readonly scopeClaims: readonly string[];
+  readonly revocation: RevocationList | undefined;
+  /** Entries of the verified-token cache; undefined for no cache. */
+  readonly tokenCacheMax: number | undefined;
+  readonly maxTokenBytes: number;
+  readonly allowQueryToken: boolean;
+  readonly realm: string;
+  readonly signatureWork: SignatureWork;
+  readonly refresh: RefreshPolicy;
+  readonly jwksFetch: FetchJsonOptions;
+  readonly metadataFetch: FetchJsonOptions;
+  readonly emit: EventListener;
+  readonly clock: () => number;
+}
+
+const DEFAULT_CLOCK_TOLERANCE = 5;
+const DEFAULT_MAX_TOKEN_BYTES = 8 * 1024;
+const DEFAULT_TOKEN_CACHE_MAX = 10_000;
+// RFC 7517 §8.5.1 names application/jwk-set+json; many servers answer application/json.
+const JWKS_ACCEPT = 'application/jwk-set+json, application/json';
+const METADATA_ACCEPT = 'application/json';
+
+export function resolveOptions(options: VerifierOptions): Settings {
+  const issuers = nonEmptyList(options.issuer, 'issuer');
+  const audiences = nonEmptyList(options.audience, 'audience');
+  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+  const refused = algorithms.filter((alg) => algorithm(alg) === undefined);
+  if (algorithms.length === 0 || refused.length > 0) {
+    throw new TypeError(`tokenward: algorithms must be asymmetric JWS algorithms; refused: ${refused.join(', ') || '(empty list)'}`);
+  }
+  const clockTolerance = options.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE;
+  if (!(clockTolerance >= 0 && clockTolerance <= MAX_CLOCK_TOLERANCE)) {
+    throw new TypeError(`tokenward: clockTolerance must be between 0 and ${MAX_CLOCK_TOLERANCE} seconds`);
+  }
+  const maxTokenLifetime = options.maxTokenLifetime ?? DEFAULT_MAX_TOKEN_LIFETIME;
+  if (!(maxTokenLifetime > 0)) throw new TypeError('tokenward: maxTokenLifetime must be a positive number of seconds');
+  const signatureWork = options.signatureWork ?? 'auto';
+  if (!SIGNATURE_WORK.includes(signatureWork)) throw new TypeError("tokenward: signatureWork must be 'auto', 'inline' or 'threadpool'");
+
+  const clock = options.clock ?? Date.now;
+  const revocation = options.revocation === false ? undefined : (options.revocation ?? new RevocationList({ maxTokenLifetime, clock }));
+  if (revocation !== undefined && revocation.maxTokenLifetime < maxTokenLifetime) {
+    // Otherwise a "log out everywhere" entry could expire while a token it covers is still accepted.
+    throw new TypeError('tokenward: the RevocationList maxTokenLifetime must be at least the verifier maxTokenLifetime');
+  }
+
+  const { jwksUri } = options;
+  const jwks = options.jwks ?? {};
+  return {
+    issuers,
+    jwksUri: (issuer) => (typeof jwksUri === 'string' ? jwksUri : jwksUri?.[issuer]),
+    sharedJwks: typeof jwksUri === 'string',
+    header: { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false },
+    claims: { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime },
+    scopeClaims: options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS,
+    revocation,
+    tokenCacheMax: options.tokenCache === false ? undefined : (options.tokenCache?.max ?? DEFAULT_TOKEN_CACHE_MAX),
+    maxTokenBytes: options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES,
+    allowQueryToken: options.allowQueryToken ?? false,
+    realm: options.realm ?? 'api',
+    signatureWork,
+    refresh: {
+      cacheMaxAge: jwks.cacheMaxAge ?? JWKS_DEFAULTS.cacheMaxAge,
+      // Capped: a rotated key must be picked up within 30 s, whatever is configured.
+      cooldown: Math.min(jwks.cooldown ?? JWKS_DEFAULTS.cooldown, JWKS_DEFAULTS.cooldown),
+      maxStale: jwks.maxStale ?? JWKS_DEFAULTS.maxStale,
+      maxKeys: jwks.maxKeys ?? JWKS_DEFAULTS.maxKeys,
+    },
+    jwksFetch: fetchOptions(jwks, JWKS_ACCEPT),
+    metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
+    emit: emitter(options.onEvent),
+    clock,
+  };
+}
+
+/** The same limits for the key set and the issuer metadata. */
+function fetchOptions(jwks: JwksOptions, accept: string): FetchJsonOptions {
+  return {
+    timeout: jwks.timeout ?? JWKS_DEFAULTS.timeout,
+    maxBytes: jwks.maxBytes ?? JWKS_DEFAULTS.maxBytes,
+    fetch: jwks.fetch ?? defaultFetch,
+    accept,
+    allowInsecureHttp: jwks.allowInsecureHttp ?? false,
+  };
+}
+
+function nonEmptyList(value: unknown, name: string): string[] {
+  const values: unknown[] = typeof value === 'string' ? [value] : Array.isArray(value) ? [...(value as unknown[])] : [];
+  if (values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
+    throw new TypeError(`tokenward: ${name} is required (a non-empty string or list of strings)`);
+  }
+  return values as string[];
+}
