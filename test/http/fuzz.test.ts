@@ -3,10 +3,8 @@
  * (seeded: FUZZ_SEED, FUZZ_RUNS). No answer may be a 5xx (the key server is up), and all
  * adapters must answer each input identically: status, challenge and body.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import type { CreateSuiteApp, SuiteApp } from './app-factory';
+import { ADAPTERS, loadApp, type SuiteApp } from './app-factory';
 import { makeKey, type TestKey } from '../support/keys';
 import { startJwksServer, type JwksServer } from '../support/jwks-server';
 import { mint } from '../support/tokens';
@@ -18,7 +16,6 @@ fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261122), numRuns, e
 jest.setTimeout(20_000 + numRuns * 20);
 
 const audience = 'https://api.example.com';
-const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, 'apps', `${name}.ts`)));
 let key: TestKey;
 let jwks: JwksServer;
 const apps: SuiteApp[] = [];
@@ -26,8 +23,8 @@ const apps: SuiteApp[] = [];
 beforeAll(async () => {
   key = makeKey('ES256', 'es');
   jwks = await startJwksServer([key.jwk]);
-  for (const adapter of adapters) {
-    const { createApp } = (await import(`./apps/${adapter}`)) as { createApp: CreateSuiteApp };
+  for (const adapter of ADAPTERS) {
+    const createApp = await loadApp(adapter);
     apps.push(await createApp({ issuer: jwks.issuer, audience }));
   }
 });
