@@ -7,8 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createVerifier, RevocationList } from '@tokenward/core';
-import { makeKey, type TestKey } from '../support/keys';
-import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { serveOneKey } from '../support/jwks-server';
 import { mint } from '../support/tokens';
 
 setFlagsFromString('--expose-gc');
@@ -27,13 +26,7 @@ function heap(): { heapUsed: number; rss: number } {
 }
 const mib = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
 
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  key = makeKey('EdDSA', 'ed');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const jwks = serveOneKey('EdDSA', 'ed');
 
 describe('memory under a stream of distinct tokens', () => {
   // 1,000 cached tokens of ~0.5 KB plus their frozen claim objects: a few MiB at most. Without
@@ -42,11 +35,11 @@ describe('memory under a stream of distinct tokens', () => {
   const BOUND = 16 * MiB;
 
   test(`${TOKENS} distinct tokens keep heap growth under ${BOUND / MiB} MiB with tokenCache.max = ${CACHE_MAX}`, async () => {
-    const verifier = createVerifier({ issuer: jwks.issuer, audience, tokenCache: { max: CACHE_MAX } });
-    const issuance = { issuer: jwks.issuer, audience };
-    for (let i = 0; i < 100; i++) await verifier.verify(mint(key, issuance, { claims: { sub: `warm-${i}` } }));
+    const verifier = createVerifier({ issuer: jwks.server.issuer, audience, tokenCache: { max: CACHE_MAX } });
+    const issuance = { issuer: jwks.server.issuer, audience };
+    for (let i = 0; i < 100; i++) await verifier.verify(mint(jwks.key, issuance, { claims: { sub: `warm-${i}` } }));
     const before = heap();
-    for (let i = 0; i < TOKENS; i++) await verifier.verify(mint(key, issuance, { claims: { sub: `user-${i}` } }));
+    for (let i = 0; i < TOKENS; i++) await verifier.verify(mint(jwks.key, issuance, { claims: { sub: `user-${i}` } }));
     const after = heap();
     console.log(`tokens: ${TOKENS}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(BOUND);
