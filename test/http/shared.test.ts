@@ -6,36 +6,25 @@
 import { RevocationList, TokenwardError, type Reason } from '@tokenward/core';
 import { ADAPTERS, loadApp, type SuiteApp } from './app-factory';
 import { makeKey, type TestKey } from '../support/keys';
-import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { serveKeys, startJwksServer, type JwksServer } from '../support/jwks-server';
 import { json, mint, now, signInput } from '../support/tokens';
 import { rawRequest, type RawResponse } from '../support/raw-http';
 
 const audience = 'https://api.example.com';
 
-let rs: TestKey;
-let es: TestKey;
-let ps: TestKey;
-let ed: TestKey;
+const jwks = serveKeys({ rs: 'RS256', es: 'ES256', ps: 'PS256', ed: 'EdDSA' });
+const { rs, es, ps, ed } = jwks.keys;
 let attacker: TestKey;
-let jwks: JwksServer;
 let down: JwksServer;
 
 beforeAll(async () => {
-  rs = makeKey('RS256', 'rs');
-  es = makeKey('ES256', 'es');
-  ps = makeKey('PS256', 'ps');
-  ed = makeKey('EdDSA', 'ed');
   attacker = makeKey('RS256', 'rs');
-  jwks = await startJwksServer([rs.jwk, es.jwk, ps.jwk, ed.jwk]);
   down = await startJwksServer([rs.jwk]);
   down.setMode('error');
 });
-afterAll(async () => {
-  await jwks.close();
-  await down.close();
-});
+afterAll(() => down.close());
 
-const issuance = () => ({ issuer: jwks.issuer, audience });
+const issuance = () => ({ issuer: jwks.server.issuer, audience });
 const token = (claims: Record<string, unknown> = {}, key: TestKey = rs, header: Record<string, unknown> = {}) => mint(key, issuance(), { claims, header });
 const bearer = (value: string): Array<[string, string]> => [['Authorization', `Bearer ${value}`]];
 
@@ -43,7 +32,7 @@ const bearer = (value: string): Array<[string, string]> => [['Authorization', `B
 function forged(header: Record<string, unknown>, claims: Record<string, unknown>, signature = ''): string {
   return `${json(header)}.${json(claims)}.${signature}`;
 }
-const validClaims = () => ({ iss: jwks.issuer, aud: audience, sub: 'user-42', iat: now(), exp: now() + 300, scope: 'read:messages' });
+const validClaims = () => ({ iss: jwks.server.issuer, aud: audience, sub: 'user-42', iat: now(), exp: now() + 300, scope: 'read:messages' });
 
 interface Case {
   name: string;
@@ -121,7 +110,7 @@ const cases: Case[] = [
     reason: 'signature_invalid',
   },
   { name: 'an expired token is refused', path: '/me', headers: () => bearer(token({ exp: now() - 3600, iat: now() - 3700 })), status: 401, reason: 'token_expired' },
-  { name: 'a token without exp is refused', path: '/me', headers: () => bearer(mint(rs, issuance(), { replaceClaims: true, claims: { iss: jwks.issuer, aud: audience, sub: 'user-42' } })), status: 401, reason: 'exp_missing' },
+  { name: 'a token without exp is refused', path: '/me', headers: () => bearer(mint(rs, issuance(), { replaceClaims: true, claims: { iss: jwks.server.issuer, aud: audience, sub: 'user-42' } })), status: 401, reason: 'exp_missing' },
   { name: 'a string exp is refused', path: '/me', headers: () => bearer(token({ exp: String(now() + 300) })), status: 401, reason: 'claim_invalid' },
   { name: 'a token not valid yet is refused', path: '/me', headers: () => bearer(token({ nbf: now() + 3600 })), status: 401, reason: 'token_not_yet_valid' },
   { name: 'a token issued in the future is refused', path: '/me', headers: () => bearer(token({ iat: now() + 3600, exp: now() + 3900 })), status: 401, reason: 'iat_in_future' },
@@ -172,7 +161,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
   beforeAll(async () => {
     const createApp = await loadApp(adapter);
     revocation = new RevocationList();
-    app = await createApp({ issuer: jwks.issuer, audience, revocation });
+    app = await createApp({ issuer: jwks.server.issuer, audience, revocation });
     outage = await createApp({ issuer: down.issuer, audience });
     answers.set(adapter, seen);
   });
