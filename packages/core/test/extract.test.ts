@@ -3,9 +3,10 @@
  * request malformed, and what a rejection tells the client (§3). Through `verifier.authenticate`
  * and `verifier.verify` against a real JWKS server on 127.0.0.1.
  */
-import { createVerifier, isTokenwardError, type TokenwardError, type Verifier } from '@tokenward/core';
+import { createVerifier, type TokenwardError, type Verifier } from '@tokenward/core';
 import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
+import { refuses, rejection } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
@@ -25,22 +26,9 @@ beforeAll(async () => {
 
 const good = (): string => mint(jwks.key, { issuer: jwks.server.issuer, audience });
 
-async function refuses(promise: Promise<unknown>, reason: string, status: number): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ reason, status });
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<TokenwardError> {
-  const error = await promise.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!isTokenwardError(error)) throw error;
-  return error;
-}
-
 describe('rule: missing bearer credentials are a 401 with a bare challenge (RFC 6750 §3.1)', () => {
   test('a request without an Authorization header is refused credentials_missing with Bearer realm="api" and no error', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: undefined, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401, code: undefined });
     expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
@@ -50,7 +38,7 @@ describe('rule: missing bearer credentials are a 401 with a bare challenge (RFC 
   });
 
   test.each(['Basic dXNlcjpwYXNz', 'DPoP abc.def.ghi', 'Bearertoken', 'Digest username="x"'])('an Authorization header of another scheme (%s) is missing credentials', async (authorization) => {
-    const error = await errorOf(verifier.authenticate({ authorization, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization, url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401 });
     expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
@@ -151,7 +139,7 @@ describe('rule: credentialsRequired: false makes credentials optional, not bad t
 
 describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token, the keys or a stack', () => {
   test('a bad token is a 401 invalid_token with its challenge, headers and body', async () => {
-    const error = await errorOf(verifier.verify(mint(impostor, { issuer: jwks.server.issuer, audience })));
+    const error = await rejection(verifier.verify(mint(impostor, { issuer: jwks.server.issuer, audience })));
     expect(error).toMatchObject({ reason: 'signature_invalid', status: 401, statusCode: 401, code: 'invalid_token' });
     const challenge = 'Bearer realm="api", error="invalid_token", error_description="Token signature is invalid"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -160,7 +148,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('a missing scope is a 403 insufficient_scope naming the required scopes', async () => {
-    const error = await errorOf(verifier.verify(good(), { scopes: ['read:messages', 'write:messages'] }));
+    const error = await rejection(verifier.verify(good(), { scopes: ['read:messages', 'write:messages'] }));
     expect(error).toMatchObject({ reason: 'insufficient_scope', status: 403, code: 'insufficient_scope' });
     const challenge = 'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -169,7 +157,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('a malformed request is a 400 invalid_request', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: ['Bearer a', 'Bearer b'], url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: ['Bearer a', 'Bearer b'], url: '/' }));
     expect(error).toMatchObject({ reason: 'multiple_credentials', status: 400, code: 'invalid_request' });
     const challenge = 'Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -178,13 +166,13 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('missing credentials carry the bare challenge and no error code', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: undefined, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
     expect(error.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="api"', 'Cache-Control': 'no-store' });
   });
 
   test('the realm is configurable and quoted', async () => {
     const v = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, realm: 'the "orders" api' });
-    const error = await errorOf(v.authenticate({ authorization: undefined, url: '/' }));
+    const error = await rejection(v.authenticate({ authorization: undefined, url: '/' }));
     expect(error.wwwAuthenticate).toBe('Bearer realm="the \\"orders\\" api"');
   });
 
@@ -193,7 +181,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
     try {
       down.setMode('error');
       const v = createVerifier({ issuer: down.issuer, audience, jwksUri: down.jwksUri, tokenCache: false });
-      const error = await errorOf(v.verify(mint(jwks.key, { issuer: down.issuer, audience })));
+      const error = await rejection(v.verify(mint(jwks.key, { issuer: down.issuer, audience })));
       expect(error).toMatchObject({ reason: 'jwks_unavailable', status: 503 });
       expect(error.wwwAuthenticate).toBeUndefined();
       expect(error.headers).not.toHaveProperty('WWW-Authenticate');
@@ -219,7 +207,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
       [() => verifier.verify(good(), { scopes: ['admin'] }), ''],
     ];
     for (const [run, token] of cases) {
-      expectNoLeak(await errorOf(run()), token, [jwks.server.jwksUri, jwks.server.issuer.replace('http://', '')]);
+      expectNoLeak(await rejection(run()), token, [jwks.server.jwksUri, jwks.server.issuer.replace('http://', '')]);
     }
   });
 });

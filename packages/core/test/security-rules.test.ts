@@ -10,6 +10,7 @@ import { createVerifier, isTokenwardError, type AccessToken, type TokenwardEvent
 import { startRouteServer, sendJson } from '../../../test/support/http-routes';
 import { serveKeys, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
+import { refuses } from '../../../test/support/observe';
 import { b64url, json, now, signInput } from '../../../test/support/tokens';
 
 type Json = Record<string, unknown>;
@@ -62,10 +63,6 @@ function token(key: TestKey, header: Json = {}, payload: Json = claims()): strin
 /** A token whose header and payload are given as JSON text (for keys JSON.stringify would not write). */
 function tokenFromText(key: TestKey, header: string, payload: string): string {
   return signSegments(key, key.alg, b64url(header), b64url(payload));
-}
-
-async function refuses(promise: Promise<unknown>, reason: string, status = 401): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ reason, status });
 }
 
 async function accepts(promise: Promise<AccessToken>): Promise<AccessToken> {
