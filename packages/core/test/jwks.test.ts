@@ -1,8 +1,9 @@
 /**
- * The remote key set (design.md "Keys (JWKS)"), exercised through createVerifier against a real
- * JWKS server on 127.0.0.1: availability (503, never another error), stale-if-error, fetch limits,
- * https, single-flight, the unknown-kid cooldown, rotation, key removal and background refresh.
- * Time is moved with the `clock` option rather than waited for.
+ * The remote key set (README "Keys (JWKS)", and the `jwks.*` rows of "Options"), exercised
+ * through createVerifier against a real JWKS server on 127.0.0.1: availability (503, never
+ * another error), stale-if-error, fetch limits, https, single-flight, the unknown-kid cooldown,
+ * rotation, key removal and background refresh. Time is moved with the `clock` option rather
+ * than waited for.
  */
 import type { ServerResponse } from 'node:http';
 import { createVerifier, type VerifierOptions } from '@tokenward/core';

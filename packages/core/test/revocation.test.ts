@@ -1,7 +1,8 @@
 /**
- * The revocation list (design.md "Revocation"): by jti, by subject and by client ("issued at or
- * before T"), optionally per issuer; entries that expire by themselves; a hard bound on memory.
- * Tokens go through createVerifier against a real JWKS server; time moves with the `clock` option.
+ * The revocation list (README "Options", `RevocationList`): by jti, by subject and by client
+ * ("issued at or before T"), optionally per issuer; entries that expire by themselves; a hard
+ * bound on memory. Tokens go through createVerifier against a real JWKS server; time moves with
+ * the `clock` option.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

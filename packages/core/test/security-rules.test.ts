@@ -1,9 +1,10 @@
 /**
- * The "Security rules" of the contract (shared/design.md), one describe per rule, each test named
- * after the rule it holds. Everything goes through createVerifier and real JWKS servers on
- * 127.0.0.1; nothing of ours is mocked. Each hostile token is built so that the rule under test is
- * the only thing between it and acceptance (a good signature by a published key, valid claims),
- * and each test asserts the exact reason and status, so removing a rule fails its test.
+ * The rules of README "What is enforced" (the attack classes of its "Security" table), one
+ * describe per rule, each test named after the rule it holds. Everything goes through
+ * createVerifier and real JWKS servers on 127.0.0.1; nothing of ours is mocked. Each hostile
+ * token is built so that the rule under test is the only thing between it and acceptance (a good
+ * signature by a published key, valid claims), and each test asserts the exact reason and status,
+ * so removing a rule fails its test.
  */
 import { sign as cryptoSign } from 'node:crypto';
 import { createVerifier, isTokenwardError, type AccessToken, type TokenwardEvent, type Verifier, type VerifierOptions } from '@tokenward/core';

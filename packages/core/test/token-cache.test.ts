@@ -1,7 +1,7 @@
 /**
- * The verified-token cache (design.md "Core API" tokenCache, "Revocation"): a repeated token is
- * verified once, yet every hit still honours expiry, scopes, revocation and the key set. Real JWKS
- * server on 127.0.0.1; time moved with the `clock` option.
+ * The verified-token cache (README "Options": `tokenCache`, and `revocation` consulted on cache
+ * hits too): a repeated token is verified once, yet every hit still honours expiry, scopes,
+ * revocation and the key set. Real JWKS server on 127.0.0.1; time moved with the `clock` option.
  */
 import { createVerifier, RevocationList, type AccessToken, type VerifierOptions } from '@tokenward/core';
 import { serveOneKey } from '../../../test/support/jwks-server';
