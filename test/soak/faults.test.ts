@@ -3,11 +3,13 @@
  * concurrent clients send a mix of valid, expired, forged and random-kid tokens through each
  * adapter for a fixed time. Counted per adapter: requests, 2xx for valid tokens, 401 for bad
  * ones, 503s (only for tokens whose key cannot be known), 500s (must be 0), JWKS fetches (bounded
- * by the cooldown). A crash fails the run. SOAK_SECONDS per adapter: 3 in CI, `pnpm soak` 60.
+ * by the cooldown). A crash fails the run. SOAK_SECONDS per adapter: 3 in CI, `pnpm soak` 60,
+ * which also prints each adapter's tally (see ../support/figures.ts).
  */
 import { ADAPTERS, loadApp, type SuiteApp } from '../http/app-factory';
 import { makeKey, type TestKey } from '../support/keys';
 import { startJwksServer, type JwksMode, type JwksServer } from '../support/jwks-server';
+import { figure } from '../support/figures';
 import { mint, now } from '../support/tokens';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 3);
@@ -102,7 +104,7 @@ describe.each(ADAPTERS)('the %s adapter under a flapping key server', (adapter) 
       } finally {
         stop();
       }
-      console.log(`${adapter}: ${JSON.stringify(tally)}`);
+      figure(`${adapter}: ${JSON.stringify(tally)}`);
       const { byKind } = tally;
       expect(tally.requests).toBeGreaterThan(CLIENTS);
       expect(byKind.valid).toEqual({ 200: expect.any(Number) });

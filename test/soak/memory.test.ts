@@ -1,12 +1,13 @@
 /**
  * Memory stays bounded by the cache `max` options, whatever flows through: distinct tokens
  * through a verifier (verified-token cache) and revocations (revocation list). Heap and RSS are
- * measured after a forced GC. Sizes: SOAK_TOKENS (50,000 in CI; `pnpm soak` 1,000,000) and
- * SOAK_REVOCATIONS (1,000,000 everywhere: they are cheap).
+ * measured after a forced GC. Sizes: SOAK_TOKENS (50,000 in CI; `pnpm soak` 1,000,000, and prints
+ * the figures: ../support/figures.ts) and SOAK_REVOCATIONS (1,000,000 everywhere: they are cheap).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createVerifier, RevocationList } from '@tokenward/core';
+import { figure } from '../support/figures';
 import { serveOneKey } from '../support/jwks-server';
 import { mint } from '../support/tokens';
 
@@ -41,7 +42,7 @@ describe('memory under a stream of distinct tokens', () => {
     const before = heap();
     for (let i = 0; i < TOKENS; i++) await verifier.verify(mint(jwks.key, issuance, { claims: { sub: `user-${i}` } }));
     const after = heap();
-    console.log(`tokens: ${TOKENS}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
+    figure(`tokens: ${TOKENS}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(BOUND);
   }, 600_000);
 });
@@ -60,7 +61,7 @@ describe('memory under a stream of revocations', () => {
       list.revokeClient(`client-${i}`);
     }
     const after = heap();
-    console.log(`revocations: ${REVOCATIONS} x 3, entries ${list.size}, evicted ${list.evicted}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
+    figure(`revocations: ${REVOCATIONS} x 3, entries ${list.size}, evicted ${list.evicted}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
     expect(list.size).toBeLessThanOrEqual(300_000);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(BOUND);
   }, 600_000);

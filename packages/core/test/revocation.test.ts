@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createVerifier, RevocationList, type VerifierOptions } from '@tokenward/core';
 import { serveOneKey } from '../../../test/support/jwks-server';
+import { figure } from '../../../test/support/figures';
 import { claimsAt, rejection, testClock, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
@@ -187,7 +188,7 @@ describe('the list has a hard size bound', () => {
 
     gc();
     const growth = process.memoryUsage().heapUsed - heapBefore;
-    console.log(`1,000,000 revocations (max 1000): heap growth ${(growth / 1024 / 1024).toFixed(2)} MB, size ${list.size}, evicted ${list.evicted}`);
+    figure(`1,000,000 revocations (max 1000): heap growth ${(growth / 1024 / 1024).toFixed(2)} MB, size ${list.size}, evicted ${list.evicted}`);
     expect(list.size).toBeLessThanOrEqual(3_000);
     expect(list.size).toBe(3_000);
     expect(list.evicted).toBe(1_000_000 - 1_000 + 2 * (10_000 - 1_000));
