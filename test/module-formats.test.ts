@@ -2,26 +2,9 @@
  * The built packages (dist/) load and work from both an ESM `import` and a CommonJS `require`,
  * in a separate Node process resolving them by name as a consumer would. Run after `pnpm build`.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { makeKey, type TestKey } from './support/keys';
-import { startJwksServer, type JwksServer } from './support/jwks-server';
-import { mint } from './support/tokens';
-import { assertBuilt } from './support/built';
+import { builtPackages } from './support/built';
 
-const run = promisify(execFile);
-const root = join(__dirname, '..');
-const audience = 'https://api.example.com';
-
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  assertBuilt(['core', 'express', 'fastify', 'nest']);
-  key = makeKey('ES256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const built = builtPackages(['core', 'express', 'fastify', 'nest']);
 
 // The child verifies a real token against the real JWKS server, then prints the subject.
 const coreProgram = (load: string) => `
@@ -93,9 +76,7 @@ const cases = [
 
 describe('the built packages', () => {
   test.each(cases)('@tokenward/%s works from %s', async (pkg, format, program) => {
-    const env = { ...process.env, ISSUER: jwks.issuer, AUDIENCE: audience, TOKEN: mint(key, { issuer: jwks.issuer, audience }) };
-    const args = format === 'ESM' ? ['--input-type=module', '-e', program] : ['--input-type=commonjs', '-e', program];
-    const { stdout } = await run(process.execPath, args, { cwd: join(root, 'packages', pkg), env });
+    const stdout = await built.run(pkg, format, program);
     expect(stdout.trim()).toBe(pkg === 'core' ? 'user-42' : 'user-42 401 Bearer realm="api"');
   });
 });

@@ -23,3 +23,12 @@ export interface SuiteApp {
 }
 
 export type CreateSuiteApp = (options: VerifierOptions) => Promise<SuiteApp>;
+
+/** Every adapter, one app file each in ./apps; the HTTP suites run against all of them. */
+export const ADAPTERS = ['express', 'fastify', 'nest-express', 'nest-fastify'] as const;
+export type Adapter = (typeof ADAPTERS)[number];
+
+/** The adapter's app factory. A missing app file is an import error that fails the suite. */
+export async function loadApp(adapter: Adapter): Promise<CreateSuiteApp> {
+  return ((await import(`./apps/${adapter}`)) as { createApp: CreateSuiteApp }).createApp;
+}

@@ -3,12 +3,9 @@
  * (seeded: FUZZ_SEED, FUZZ_RUNS). No answer may be a 5xx (the key server is up), and all
  * adapters must answer each input identically: status, challenge and body.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import type { CreateSuiteApp, SuiteApp } from './app-factory';
-import { makeKey, type TestKey } from '../support/keys';
-import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { ADAPTERS, loadApp, type SuiteApp } from './app-factory';
+import { serveOneKey } from '../support/jwks-server';
 import { mint } from '../support/tokens';
 import { rawRequest } from '../support/raw-http';
 
@@ -18,23 +15,16 @@ fc.configureGlobal({ seed: Number(process.env.FUZZ_SEED ?? 20261122), numRuns, e
 jest.setTimeout(20_000 + numRuns * 20);
 
 const audience = 'https://api.example.com';
-const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, 'apps', `${name}.ts`)));
-let key: TestKey;
-let jwks: JwksServer;
+const jwks = serveOneKey('ES256', 'es');
 const apps: SuiteApp[] = [];
 
 beforeAll(async () => {
-  key = makeKey('ES256', 'es');
-  jwks = await startJwksServer([key.jwk]);
-  for (const adapter of adapters) {
-    const { createApp } = (await import(`./apps/${adapter}`)) as { createApp: CreateSuiteApp };
-    apps.push(await createApp({ issuer: jwks.issuer, audience }));
+  for (const adapter of ADAPTERS) {
+    const createApp = await loadApp(adapter);
+    apps.push(await createApp({ issuer: jwks.server.issuer, audience }));
   }
 });
-afterAll(async () => {
-  await Promise.all(apps.map((app) => app.close()));
-  await jwks.close();
-});
+afterAll(() => Promise.all(apps.map((app) => app.close())));
 
 // What an HTTP client can put in a header value: visible ASCII and spaces, no CR/LF.
 const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 600 });
@@ -66,7 +56,7 @@ describe('every adapter, on arbitrary input', () => {
   });
 
   test('answers valid tokens with altered characters alike and never with a 5xx', async () => {
-    const token = mint(key, { issuer: jwks.issuer, audience });
+    const token = mint(jwks.key, { issuer: jwks.server.issuer, audience });
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/~';
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(...alphabet.split('')), async (index, char) => {

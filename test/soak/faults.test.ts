@@ -3,20 +3,19 @@
  * concurrent clients send a mix of valid, expired, forged and random-kid tokens through each
  * adapter for a fixed time. Counted per adapter: requests, 2xx for valid tokens, 401 for bad
  * ones, 503s (only for tokens whose key cannot be known), 500s (must be 0), JWKS fetches (bounded
- * by the cooldown). A crash fails the run. SOAK_SECONDS per adapter: 3 in CI, `pnpm soak` 60.
+ * by the cooldown). A crash fails the run. SOAK_SECONDS per adapter: 3 in CI, `pnpm soak` 60,
+ * which also prints each adapter's tally (see ../support/figures.ts).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import type { CreateSuiteApp, SuiteApp } from '../http/app-factory';
+import { ADAPTERS, loadApp, type SuiteApp } from '../http/app-factory';
 import { makeKey, type TestKey } from '../support/keys';
 import { startJwksServer, type JwksMode, type JwksServer } from '../support/jwks-server';
+import { figure } from '../support/figures';
 import { mint, now } from '../support/tokens';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 3);
 const CLIENTS = 200;
 const COOLDOWN_MS = 500;
 const audience = 'https://api.example.com';
-const adapters = ['express', 'fastify', 'nest-express', 'nest-fastify'].filter((name) => existsSync(join(__dirname, '..', 'http', 'apps', `${name}.ts`)));
 
 type Kind = 'valid' | 'expired' | 'forged' | 'randomKid';
 interface Tally {
@@ -79,10 +78,10 @@ async function soak(app: SuiteApp, server: JwksServer, tokens: Record<Kind, () =
   return tally;
 }
 
-describe.each(adapters)('the %s adapter under a flapping key server', (adapter) => {
+describe.each(ADAPTERS)('the %s adapter under a flapping key server', (adapter) => {
   test(`serves valid tokens, refuses bad ones and never answers 500 for ${SECONDS} s`, async () => {
     const server = await startJwksServer([signer.jwk]);
-    const { createApp } = (await import(`../http/apps/${adapter}`)) as { createApp: CreateSuiteApp };
+    const createApp = await loadApp(adapter);
     const app = await createApp({ issuer: server.issuer, audience, jwks: { cooldown: COOLDOWN_MS, cacheMaxAge: 1000, timeout: 200 } });
     const issuance = { issuer: server.issuer, audience };
     // Distinct valid tokens as well as repeated ones, so both the cache and the signature path work.
@@ -105,7 +104,7 @@ describe.each(adapters)('the %s adapter under a flapping key server', (adapter) 
       } finally {
         stop();
       }
-      console.log(`${adapter}: ${JSON.stringify(tally)}`);
+      figure(`${adapter}: ${JSON.stringify(tally)}`);
       const { byKind } = tally;
       expect(tally.requests).toBeGreaterThan(CLIENTS);
       expect(byKind.valid).toEqual({ 200: expect.any(Number) });

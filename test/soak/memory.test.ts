@@ -1,14 +1,14 @@
 /**
  * Memory stays bounded by the cache `max` options, whatever flows through: distinct tokens
  * through a verifier (verified-token cache) and revocations (revocation list). Heap and RSS are
- * measured after a forced GC. Sizes: SOAK_TOKENS (50,000 in CI; `pnpm soak` 1,000,000) and
- * SOAK_REVOCATIONS (1,000,000 everywhere: they are cheap).
+ * measured after a forced GC. Sizes: SOAK_TOKENS (50,000 in CI; `pnpm soak` 1,000,000, and prints
+ * the figures: ../support/figures.ts) and SOAK_REVOCATIONS (1,000,000 everywhere: they are cheap).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createVerifier, RevocationList } from '@tokenward/core';
-import { makeKey, type TestKey } from '../support/keys';
-import { startJwksServer, type JwksServer } from '../support/jwks-server';
+import { figure } from '../support/figures';
+import { serveOneKey } from '../support/jwks-server';
 import { mint } from '../support/tokens';
 
 setFlagsFromString('--expose-gc');
@@ -27,13 +27,7 @@ function heap(): { heapUsed: number; rss: number } {
 }
 const mib = (bytes: number) => Math.round((bytes / MiB) * 10) / 10;
 
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  key = makeKey('EdDSA', 'ed');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const jwks = serveOneKey('EdDSA', 'ed');
 
 describe('memory under a stream of distinct tokens', () => {
   // 1,000 cached tokens of ~0.5 KB plus their frozen claim objects: a few MiB at most. Without
@@ -42,13 +36,13 @@ describe('memory under a stream of distinct tokens', () => {
   const BOUND = 16 * MiB;
 
   test(`${TOKENS} distinct tokens keep heap growth under ${BOUND / MiB} MiB with tokenCache.max = ${CACHE_MAX}`, async () => {
-    const verifier = createVerifier({ issuer: jwks.issuer, audience, tokenCache: { max: CACHE_MAX } });
-    const issuance = { issuer: jwks.issuer, audience };
-    for (let i = 0; i < 100; i++) await verifier.verify(mint(key, issuance, { claims: { sub: `warm-${i}` } }));
+    const verifier = createVerifier({ issuer: jwks.server.issuer, audience, tokenCache: { max: CACHE_MAX } });
+    const issuance = { issuer: jwks.server.issuer, audience };
+    for (let i = 0; i < 100; i++) await verifier.verify(mint(jwks.key, issuance, { claims: { sub: `warm-${i}` } }));
     const before = heap();
-    for (let i = 0; i < TOKENS; i++) await verifier.verify(mint(key, issuance, { claims: { sub: `user-${i}` } }));
+    for (let i = 0; i < TOKENS; i++) await verifier.verify(mint(jwks.key, issuance, { claims: { sub: `user-${i}` } }));
     const after = heap();
-    console.log(`tokens: ${TOKENS}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
+    figure(`tokens: ${TOKENS}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(BOUND);
   }, 600_000);
 });
@@ -67,7 +61,7 @@ describe('memory under a stream of revocations', () => {
       list.revokeClient(`client-${i}`);
     }
     const after = heap();
-    console.log(`revocations: ${REVOCATIONS} x 3, entries ${list.size}, evicted ${list.evicted}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
+    figure(`revocations: ${REVOCATIONS} x 3, entries ${list.size}, evicted ${list.evicted}, heap +${mib(after.heapUsed - before.heapUsed)} MiB, rss +${mib(after.rss - before.rss)} MiB`);
     expect(list.size).toBeLessThanOrEqual(300_000);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(BOUND);
   }, 600_000);

@@ -120,17 +120,36 @@ export async function startJwksServer(initialKeys: readonly JWK[] = [], options:
 }
 
 /**
- * A JWKS server publishing one fresh key for the whole test file: starts in beforeAll, closes in
- * afterAll. `key` and `server` are set once beforeAll has run.
+ * A JWKS server for the whole test file, publishing fresh keys: one per entry of `algs`, whose
+ * name is the key's kid (`{ rs: 'RS256', es: 'ES256' }`), or the JWKs `publish` picks. The keys
+ * are made at once, so a file may destructure them (`const { rs, es } = jwks.keys`); `server`
+ * starts in beforeAll and closes in afterAll.
  */
-export function serveOneKey(alg = 'ES256', kid = 'k1'): { readonly key: TestKey; readonly server: JwksServer } {
-  const fixture = {} as { key: TestKey; server: JwksServer };
+export function serveKeys<Kid extends string>(
+  algs: Record<Kid, string>,
+  publish: (keys: Record<Kid, TestKey>) => JWK[] = (keys) => Object.values<TestKey>(keys).map((key) => key.jwk),
+): { readonly keys: Record<Kid, TestKey>; readonly server: JwksServer } {
+  const keys = Object.fromEntries(Object.entries<string>(algs).map(([kid, alg]) => [kid, makeKey(alg, kid)])) as Record<Kid, TestKey>;
+  const fixture = { keys } as { keys: Record<Kid, TestKey>; server: JwksServer };
   beforeAll(async () => {
-    fixture.key = makeKey(alg, kid);
-    fixture.server = await startJwksServer([fixture.key.jwk]);
+    fixture.server = await startJwksServer(publish(keys));
   });
   afterAll(async () => {
     await fixture.server.close();
   });
   return fixture;
+}
+
+/**
+ * A JWKS server publishing one fresh key for the whole test file (serveKeys with one key): `key`
+ * is made at once, `server` starts in beforeAll and closes in afterAll.
+ */
+export function serveOneKey(alg = 'ES256', kid = 'k1'): { readonly key: TestKey; readonly server: JwksServer } {
+  const fixture = serveKeys({ [kid]: alg });
+  return {
+    key: fixture.keys[kid] as TestKey,
+    get server() {
+      return fixture.server;
+    },
+  };
 }

@@ -77,6 +77,11 @@ export async function rejection(promise: Promise<unknown>): Promise<TokenwardErr
   throw new Error('expected a rejection, the promise resolved');
 }
 
+/** Asserts that `promise` rejects with a TokenwardError of that reason and status. */
+export async function refuses(promise: Promise<unknown>, reason: string, status = 401): Promise<void> {
+  expect(await rejection(promise)).toMatchObject({ reason, status });
+}
+
 /** The TokenwardError `run` throws synchronously; fails when it returns or throws anything else. */
 export function thrown(run: () => unknown): TokenwardError {
   try {

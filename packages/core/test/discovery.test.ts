@@ -1,6 +1,6 @@
 /**
- * Finding the key set from the issuer (design.md "Core API": OpenID Connect Discovery, then
- * RFC 8414), and one key set per issuer. Real metadata and JWKS servers on 127.0.0.1.
+ * Finding the key set from the issuer (README "Options", `jwksUri`: OpenID Connect Discovery 1.0
+ * §4, then RFC 8414 §3), and one key set per issuer. Real metadata and JWKS servers on 127.0.0.1.
  */
 import { createVerifier } from '@tokenward/core';
 import { makeKey, type TestKey } from '../../../test/support/keys';

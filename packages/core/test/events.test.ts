@@ -1,5 +1,5 @@
 /**
- * What a verifier reports through `onEvent` (design.md "Core API"): key set refreshed (with the
+ * What a verifier reports through `onEvent` (README "Options"): key set refreshed (with the
  * kids added and removed), refresh failed, key ignored (with the reason), token rejected (with
  * the reason code). Reporting never changes a decision, even when the listener throws.
  */

@@ -3,48 +3,32 @@
  * request malformed, and what a rejection tells the client (§3). Through `verifier.authenticate`
  * and `verifier.verify` against a real JWKS server on 127.0.0.1.
  */
-import { createVerifier, isTokenwardError, type TokenwardError, type Verifier } from '@tokenward/core';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { createVerifier, type TokenwardError, type Verifier } from '@tokenward/core';
+import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
+import { refuses, rejection } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
-let key: TestKey;
+const jwks = serveOneKey('ES256', 'es');
 let impostor: TestKey;
-let jwks: JwksServer;
 /** Header only (the default). */
 let verifier: Verifier;
 /** Also accepts `?access_token=`. */
 let queryVerifier: Verifier;
 
 beforeAll(async () => {
-  key = makeKey('ES256', 'es');
   impostor = makeKey('ES256', 'es');
-  jwks = await startJwksServer([key.jwk]);
-  const options = { issuer: jwks.issuer, audience, jwksUri: jwks.jwksUri, tokenCache: false } as const;
+  const options = { issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, tokenCache: false } as const;
   verifier = createVerifier(options);
   queryVerifier = createVerifier({ ...options, allowQueryToken: true });
 });
-afterAll(() => jwks.close());
 
-const good = (): string => mint(key, { issuer: jwks.issuer, audience });
-
-async function refuses(promise: Promise<unknown>, reason: string, status: number): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ reason, status });
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<TokenwardError> {
-  const error = await promise.then(
-    () => new Error('expected a rejection'),
-    (e: unknown) => e,
-  );
-  if (!isTokenwardError(error)) throw error;
-  return error;
-}
+const good = (): string => mint(jwks.key, { issuer: jwks.server.issuer, audience });
 
 describe('rule: missing bearer credentials are a 401 with a bare challenge (RFC 6750 §3.1)', () => {
   test('a request without an Authorization header is refused credentials_missing with Bearer realm="api" and no error', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: undefined, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401, code: undefined });
     expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
@@ -54,7 +38,7 @@ describe('rule: missing bearer credentials are a 401 with a bare challenge (RFC 
   });
 
   test.each(['Basic dXNlcjpwYXNz', 'DPoP abc.def.ghi', 'Bearertoken', 'Digest username="x"'])('an Authorization header of another scheme (%s) is missing credentials', async (authorization) => {
-    const error = await errorOf(verifier.authenticate({ authorization, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization, url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401 });
     expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
@@ -142,7 +126,7 @@ describe('rule: credentialsRequired: false makes credentials optional, not bad t
   });
 
   test('a bad token is still refused', async () => {
-    const forged = mint(impostor, { issuer: jwks.issuer, audience });
+    const forged = mint(impostor, { issuer: jwks.server.issuer, audience });
     await refuses(verifier.authenticate({ authorization: `Bearer ${forged}`, url: '/' }, { credentialsRequired: false }), 'signature_invalid', 401);
     await refuses(verifier.authenticate({ authorization: 'Bearer not-a-jwt', url: '/' }, { credentialsRequired: false }), 'token_malformed', 401);
     await refuses(verifier.authenticate({ authorization: 'Bearer', url: '/' }, { credentialsRequired: false }), 'authorization_malformed', 400);
@@ -155,7 +139,7 @@ describe('rule: credentialsRequired: false makes credentials optional, not bad t
 
 describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token, the keys or a stack', () => {
   test('a bad token is a 401 invalid_token with its challenge, headers and body', async () => {
-    const error = await errorOf(verifier.verify(mint(impostor, { issuer: jwks.issuer, audience })));
+    const error = await rejection(verifier.verify(mint(impostor, { issuer: jwks.server.issuer, audience })));
     expect(error).toMatchObject({ reason: 'signature_invalid', status: 401, statusCode: 401, code: 'invalid_token' });
     const challenge = 'Bearer realm="api", error="invalid_token", error_description="Token signature is invalid"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -164,7 +148,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('a missing scope is a 403 insufficient_scope naming the required scopes', async () => {
-    const error = await errorOf(verifier.verify(good(), { scopes: ['read:messages', 'write:messages'] }));
+    const error = await rejection(verifier.verify(good(), { scopes: ['read:messages', 'write:messages'] }));
     expect(error).toMatchObject({ reason: 'insufficient_scope', status: 403, code: 'insufficient_scope' });
     const challenge = 'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -173,7 +157,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('a malformed request is a 400 invalid_request', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: ['Bearer a', 'Bearer b'], url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: ['Bearer a', 'Bearer b'], url: '/' }));
     expect(error).toMatchObject({ reason: 'multiple_credentials', status: 400, code: 'invalid_request' });
     const challenge = 'Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"';
     expect(error.wwwAuthenticate).toBe(challenge);
@@ -182,36 +166,36 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   });
 
   test('missing credentials carry the bare challenge and no error code', async () => {
-    const error = await errorOf(verifier.authenticate({ authorization: undefined, url: '/' }));
+    const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
     expect(error.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="api"', 'Cache-Control': 'no-store' });
   });
 
   test('the realm is configurable and quoted', async () => {
-    const v = createVerifier({ issuer: jwks.issuer, audience, jwksUri: jwks.jwksUri, realm: 'the "orders" api' });
-    const error = await errorOf(v.authenticate({ authorization: undefined, url: '/' }));
+    const v = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, realm: 'the "orders" api' });
+    const error = await rejection(v.authenticate({ authorization: undefined, url: '/' }));
     expect(error.wwwAuthenticate).toBe('Bearer realm="the \\"orders\\" api"');
   });
 
   test('keys unavailable is a 503 with Retry-After and no WWW-Authenticate', async () => {
-    const down = await startJwksServer([key.jwk]);
+    const down = await startJwksServer([jwks.key.jwk]);
     try {
       down.setMode('error');
       const v = createVerifier({ issuer: down.issuer, audience, jwksUri: down.jwksUri, tokenCache: false });
-      const error = await errorOf(v.verify(mint(key, { issuer: down.issuer, audience })));
+      const error = await rejection(v.verify(mint(jwks.key, { issuer: down.issuer, audience })));
       expect(error).toMatchObject({ reason: 'jwks_unavailable', status: 503 });
       expect(error.wwwAuthenticate).toBeUndefined();
       expect(error.headers).not.toHaveProperty('WWW-Authenticate');
       expect(error.headers).toEqual({ 'Retry-After': expect.stringMatching(/^[1-9]\d*$/), 'Cache-Control': 'no-store' });
       expect(error.body).toEqual({ error: 'temporarily_unavailable', error_description: 'Signing keys are temporarily unavailable' });
-      expectNoLeak(error, mint(key, { issuer: down.issuer, audience }), [down.jwksUri, down.issuer.replace('http://', '')]);
+      expectNoLeak(error, mint(jwks.key, { issuer: down.issuer, audience }), [down.jwksUri, down.issuer.replace('http://', '')]);
     } finally {
       await down.close();
     }
   });
 
   test('no rejection shows the token, key material, the key URL or a stack', async () => {
-    const forged = mint(impostor, { issuer: jwks.issuer, audience });
-    const wrongAud = mint(key, { issuer: jwks.issuer, audience }, { claims: { aud: 'https://other.example.com' } });
+    const forged = mint(impostor, { issuer: jwks.server.issuer, audience });
+    const wrongAud = mint(jwks.key, { issuer: jwks.server.issuer, audience }, { claims: { aud: 'https://other.example.com' } });
     // Each call is made only when its turn comes. Made up front, the later rejections sat without a
     // handler while the first case waited on I/O, and one CI run failed on them as unhandled.
     const cases: Array<[() => Promise<unknown>, string]> = [
@@ -223,7 +207,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
       [() => verifier.verify(good(), { scopes: ['admin'] }), ''],
     ];
     for (const [run, token] of cases) {
-      expectNoLeak(await errorOf(run()), token, [jwks.jwksUri, jwks.issuer.replace('http://', '')]);
+      expectNoLeak(await rejection(run()), token, [jwks.server.jwksUri, jwks.server.issuer.replace('http://', '')]);
     }
   });
 });
@@ -231,7 +215,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
 /** Everything a client or a log of the response could see of `error`. */
 function expectNoLeak(error: TokenwardError, token: string, more: string[]): void {
   const visible = [error.message, error.description, error.wwwAuthenticate ?? '', JSON.stringify(error.body), JSON.stringify(error), JSON.stringify(error.headers), String(error), error.stack ?? ''].join('\n');
-  const secrets = [...token.split('.').filter((s) => s.length >= 8), key.jwk.x as string, key.jwk.y as string, impostor.jwk.x as string, ...more];
+  const secrets = [...token.split('.').filter((s) => s.length >= 8), jwks.key.jwk.x as string, jwks.key.jwk.y as string, impostor.jwk.x as string, ...more];
   for (const secret of secrets) expect(visible).not.toContain(secret);
   expect(visible).not.toMatch(/\n\s+at |\.ts\b|\.js\b|node_modules|\/work\//);
 }

@@ -9,8 +9,7 @@
  */
 import fc from 'fast-check';
 import { createVerifier, isTokenwardError, reasons, type AccessToken, type Verifier } from '@tokenward/core';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveKeys, startJwksServer } from '../../../test/support/jwks-server';
 import { json, mint, now, signInput } from '../../../test/support/tokens';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
@@ -24,18 +23,13 @@ jest.setTimeout(20_000 + numRuns * 20);
 const BOUND_MS = 1000;
 
 const audience = 'https://api.example.com';
-let rs: TestKey;
-let es: TestKey;
-let jwks: JwksServer;
+const jwks = serveKeys({ rs: 'RS256', es: 'ES256' });
+const { rs, es } = jwks.keys;
 let verifier: Verifier;
 
-beforeAll(async () => {
-  rs = makeKey('RS256', 'rs');
-  es = makeKey('ES256', 'es');
-  jwks = await startJwksServer([rs.jwk, es.jwk]);
-  verifier = createVerifier({ issuer: jwks.issuer, audience, tokenCache: false, jwks: { cooldown: 0 } });
+beforeAll(() => {
+  verifier = createVerifier({ issuer: jwks.server.issuer, audience, tokenCache: false, jwks: { cooldown: 0 } });
 });
-afterAll(() => jwks.close());
 
 /** Runs verify and classifies the outcome; fails the property on anything but our error. */
 async function outcome(run: () => Promise<AccessToken | undefined>): Promise<AccessToken | undefined | 'rejected'> {
@@ -60,7 +54,7 @@ function satisfiesRules(token: AccessToken): boolean {
   return (
     typeof claims.exp === 'number' &&
     claims.exp > t - 5 &&
-    claims.iss === jwks.issuer &&
+    claims.iss === jwks.server.issuer &&
     (aud === audience || (Array.isArray(aud) && aud.includes(audience))) &&
     ['RS256', 'ES256'].includes(header.alg) &&
     !('jku' in header || 'jwk' in header || 'x5u' in header || 'x5c' in header || 'crit' in header)
@@ -112,7 +106,7 @@ describe('verify on arbitrary input', () => {
     await fc.assert(
       fc.asyncProperty(header, claims, fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 }), async (h, c, extra) => {
         const { polluter, ...rest } = c;
-        const payload: Record<string, unknown> = { ...extra, ...rest, iss: c.iss === 'ISSUER' ? jwks.issuer : c.iss };
+        const payload: Record<string, unknown> = { ...extra, ...rest, iss: c.iss === 'ISSUER' ? jwks.server.issuer : c.iss };
         if (polluter !== undefined) Object.defineProperty(payload, '__proto__', { value: polluter, enumerable: true });
         const key = h.alg === 'ES256' ? es : rs;
         const cleanHeader = Object.fromEntries(Object.entries({ ...h, kid: h.kid === 'MATCHING' ? key.kid : h.kid }).filter(([, v]) => v !== undefined));
@@ -146,7 +140,7 @@ describe('verify on arbitrary input', () => {
 
 describe('a valid token with one bit flipped', () => {
   test('is refused wherever the bit is', async () => {
-    const token = mint(rs, { issuer: jwks.issuer, audience });
+    const token = mint(rs, { issuer: jwks.server.issuer, audience });
     await expect(verifier.verify(token)).resolves.toBeDefined();
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.nat({ max: 6 }), async (index, bit) => {

@@ -1,14 +1,16 @@
 /**
- * The remote key set (design.md "Keys (JWKS)"), exercised through createVerifier against a real
- * JWKS server on 127.0.0.1: availability (503, never another error), stale-if-error, fetch limits,
- * https, single-flight, the unknown-kid cooldown, rotation, key removal and background refresh.
- * Time is moved with the `clock` option rather than waited for.
+ * The remote key set (README "Keys (JWKS)", and the `jwks.*` rows of "Options"), exercised
+ * through createVerifier against a real JWKS server on 127.0.0.1: availability (503, never
+ * another error), stale-if-error, fetch limits, https, single-flight, the unknown-kid cooldown,
+ * rotation, key removal and background refresh. Time is moved with the `clock` option rather
+ * than waited for.
  */
 import type { ServerResponse } from 'node:http';
 import { createVerifier, type VerifierOptions } from '@tokenward/core';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksMode, type JwksServer } from '../../../test/support/jwks-server';
 import { closedPort, sendJson, startRouteServer, type RouteServer } from '../../../test/support/http-routes';
+import { figure } from '../../../test/support/figures';
 import { claimsAt, EventLog, rejection, testClock, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
@@ -178,7 +180,7 @@ describe('a fetch has a deadline (jwks.timeout)', () => {
     const started = performance.now();
     const error = await rejection(verifier.verify(token(k1, server.issuer)));
     const elapsed = performance.now() - started;
-    console.log(`hanging JWKS with timeout 300 ms rejected after ${elapsed.toFixed(0)} ms`);
+    figure(`hanging JWKS with timeout 300 ms rejected after ${elapsed.toFixed(0)} ms`);
     expect(error).toMatchObject({ reason: 'jwks_unavailable', status: 503 });
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(1_300);
@@ -236,7 +238,7 @@ describe('a JWKS answer must be a small JSON key set, sent directly', () => {
     const verifier = createVerifier({ issuer, audience, jwksUri: `${server.origin}/jwks.json`, jwks: { maxBytes: 64 * 1024 } });
     expect((await rejection(verifier.verify(token(k1, issuer)))).reason).toBe('jwks_unavailable');
     await closed;
-    console.log(`30 MB JWKS body: ${(written / MB).toFixed(0)} MB handed to the socket before the client hung up`);
+    figure(`30 MB JWKS body: ${(written / MB).toFixed(0)} MB handed to the socket before the client hung up`);
     expect(finished).toBe(false);
     expect(written).toBeLessThan(30 * MB);
   });

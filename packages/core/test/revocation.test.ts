@@ -1,38 +1,31 @@
 /**
- * The revocation list (design.md "Revocation"): by jti, by subject and by client ("issued at or
- * before T"), optionally per issuer; entries that expire by themselves; a hard bound on memory.
- * Tokens go through createVerifier against a real JWKS server; time moves with the `clock` option.
+ * The revocation list (README "Options", `RevocationList`): by jti, by subject and by client
+ * ("issued at or before T"), optionally per issuer; entries that expire by themselves; a hard
+ * bound on memory. Tokens go through createVerifier against a real JWKS server; time moves with
+ * the `clock` option.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createVerifier, RevocationList, type VerifierOptions } from '@tokenward/core';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey } from '../../../test/support/jwks-server';
+import { figure } from '../../../test/support/figures';
 import { claimsAt, rejection, testClock, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
 const TOLERANCE = 300; // seconds: MAX_CLOCK_TOLERANCE, the grace every expiry adds
 
-let key: TestKey;
-let server: JwksServer;
-beforeAll(async () => {
-  key = makeKey('ES256', 'k1');
-  server = await startJwksServer([key.jwk]);
-});
-afterAll(async () => {
-  await server.close();
-});
+const jwks = serveOneKey('ES256', 'k1');
 
-function token(clock: TestClock, claims: Record<string, unknown> = {}, issuer = server.issuer): string {
-  return mint(key, { issuer, audience }, { claims: { ...claimsAt(clock), ...claims } });
+function token(clock: TestClock, claims: Record<string, unknown> = {}, issuer = jwks.server.issuer): string {
+  return mint(jwks.key, { issuer, audience }, { claims: { ...claimsAt(clock), ...claims } });
 }
 
 function setup(options: Partial<VerifierOptions> & { issuer?: VerifierOptions['issuer'] } = {}) {
   const clock = testClock();
   const revocation = new RevocationList({ clock });
   // No verified-token cache: each verify here is a full verification, so only the list decides.
-  const verifier = createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, clock, revocation, tokenCache: false, ...options });
+  const verifier = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, clock, revocation, tokenCache: false, ...options });
   return { clock, revocation, verifier };
 }
 
@@ -195,7 +188,7 @@ describe('the list has a hard size bound', () => {
 
     gc();
     const growth = process.memoryUsage().heapUsed - heapBefore;
-    console.log(`1,000,000 revocations (max 1000): heap growth ${(growth / 1024 / 1024).toFixed(2)} MB, size ${list.size}, evicted ${list.evicted}`);
+    figure(`1,000,000 revocations (max 1000): heap growth ${(growth / 1024 / 1024).toFixed(2)} MB, size ${list.size}, evicted ${list.evicted}`);
     expect(list.size).toBeLessThanOrEqual(3_000);
     expect(list.size).toBe(3_000);
     expect(list.evicted).toBe(1_000_000 - 1_000 + 2 * (10_000 - 1_000));
@@ -220,15 +213,15 @@ describe('the list has a hard size bound', () => {
 describe('the list must outlive the tokens it covers', () => {
   test('createVerifier throws when the RevocationList maxTokenLifetime is shorter than the verifier one', () => {
     const list = new RevocationList({ maxTokenLifetime: 3_600 });
-    expect(() => createVerifier({ issuer: server.issuer, audience, revocation: list })).toThrow(TypeError);
-    expect(() => createVerifier({ issuer: server.issuer, audience, revocation: list, maxTokenLifetime: 3_601 })).toThrow(/maxTokenLifetime/);
-    expect(createVerifier({ issuer: server.issuer, audience, revocation: list, maxTokenLifetime: 3_600 }).revocation).toBe(list);
+    expect(() => createVerifier({ issuer: jwks.server.issuer, audience, revocation: list })).toThrow(TypeError);
+    expect(() => createVerifier({ issuer: jwks.server.issuer, audience, revocation: list, maxTokenLifetime: 3_601 })).toThrow(/maxTokenLifetime/);
+    expect(createVerifier({ issuer: jwks.server.issuer, audience, revocation: list, maxTokenLifetime: 3_600 }).revocation).toBe(list);
   });
 
   test('by default a verifier has its own list on its own clock; revocation: false has none', async () => {
     const clock = testClock();
     clock.advance(60_000);
-    const verifier = createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, clock, maxTokenLifetime: 600 });
+    const verifier = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, clock, maxTokenLifetime: 600 });
     expect(verifier.revocation).toBeInstanceOf(RevocationList);
     expect(verifier.revocation?.maxTokenLifetime).toBe(600);
     // Issued 30 s before the verifier's now, which is a minute ahead of the wall clock: only a
@@ -237,6 +230,6 @@ describe('the list must outlive the tokens it covers', () => {
     verifier.revocation?.revokeSubject('user-42');
     expect((await rejection(verifier.verify(issuedEarlier))).reason).toBe('token_revoked');
 
-    expect(createVerifier({ issuer: server.issuer, audience, revocation: false }).revocation).toBeUndefined();
+    expect(createVerifier({ issuer: jwks.server.issuer, audience, revocation: false }).revocation).toBeUndefined();
   });
 });

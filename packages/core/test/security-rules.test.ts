@@ -1,15 +1,17 @@
 /**
- * The "Security rules" of the contract (shared/design.md), one describe per rule, each test named
- * after the rule it holds. Everything goes through createVerifier and real JWKS servers on
- * 127.0.0.1; nothing of ours is mocked. Each hostile token is built so that the rule under test is
- * the only thing between it and acceptance (a good signature by a published key, valid claims),
- * and each test asserts the exact reason and status, so removing a rule fails its test.
+ * The rules of README "What is enforced" (the attack classes of its "Security" table), one
+ * describe per rule, each test named after the rule it holds. Everything goes through
+ * createVerifier and real JWKS servers on 127.0.0.1; nothing of ours is mocked. Each hostile
+ * token is built so that the rule under test is the only thing between it and acceptance (a good
+ * signature by a published key, valid claims), and each test asserts the exact reason and status,
+ * so removing a rule fails its test.
  */
 import { sign as cryptoSign } from 'node:crypto';
 import { createVerifier, isTokenwardError, type AccessToken, type TokenwardEvent, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { startRouteServer, sendJson } from '../../../test/support/http-routes';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveKeys, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
+import { refuses } from '../../../test/support/observe';
 import { b64url, json, now, signInput } from '../../../test/support/tokens';
 
 type Json = Record<string, unknown>;
@@ -19,34 +21,29 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // P-256 group order n (SEC 2 §2.4.2).
 const P256_N = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex');
 
-let rs: TestKey;
-let es: TestKey;
-let es384: TestKey;
-let ed: TestKey;
+// Four keys, and the RSA one published again as a PS256 key under a kid of its own.
+const published = serveKeys({ rs: 'RS256', es: 'ES256', es384: 'ES384', ed: 'EdDSA' }, (keys) => [
+  ...Object.values(keys).map((key) => key.jwk),
+  { ...keys.rs.jwk, kid: 'rs-ps256', alg: 'PS256' },
+]);
+const { rs, es, es384, ed } = published.keys;
 /** Another RSA key that claims the kid of the real one. */
 let impostor: TestKey;
-let server: JwksServer;
 /** The verifier most tests share: defaults, except that each verify is a full one. */
 let verifier: Verifier;
 
-beforeAll(async () => {
-  rs = makeKey('RS256', 'rs');
-  es = makeKey('ES256', 'es');
-  es384 = makeKey('ES384', 'es384');
-  ed = makeKey('EdDSA', 'ed');
+beforeAll(() => {
   impostor = makeKey('RS256', 'rs');
-  server = await startJwksServer([rs.jwk, es.jwk, es384.jwk, ed.jwk, { ...rs.jwk, kid: 'rs-ps256', alg: 'PS256' }]);
   verifier = makeVerifier();
 });
-afterAll(() => server.close());
 
 function makeVerifier(options: Partial<VerifierOptions> = {}): Verifier {
-  return createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, tokenCache: false, ...options });
+  return createVerifier({ issuer: published.server.issuer, audience, jwksUri: published.server.jwksUri, tokenCache: false, ...options });
 }
 
 /** Valid claims at `at` (default: now); an `undefined` in `extra` removes that claim. */
 function claims(extra: Json = {}, at = now()): Json {
-  return { iss: server.issuer, aud: audience, sub: 'user-42', iat: at, exp: at + 300, scope: 'read:messages', ...extra };
+  return { iss: published.server.issuer, aud: audience, sub: 'user-42', iat: at, exp: at + 300, scope: 'read:messages', ...extra };
 }
 
 /** `header.payload` exactly as given, with a good `alg` signature by `key` over those bytes. */
@@ -67,10 +64,6 @@ function token(key: TestKey, header: Json = {}, payload: Json = claims()): strin
 /** A token whose header and payload are given as JSON text (for keys JSON.stringify would not write). */
 function tokenFromText(key: TestKey, header: string, payload: string): string {
   return signSegments(key, key.alg, b64url(header), b64url(payload));
-}
-
-async function refuses(promise: Promise<unknown>, reason: string, status = 401): Promise<void> {
-  await expect(promise).rejects.toMatchObject({ reason, status });
 }
 
 async function accepts(promise: Promise<AccessToken>): Promise<AccessToken> {
@@ -554,10 +547,10 @@ describe('rule: nbf and iat are honoured with the clock tolerance, and iat is no
 describe('rule: iss must match a configured issuer exactly', () => {
   test.each<[string, () => unknown]>([
     ['another issuer', () => 'https://evil.example.com'],
-    ['a trailing-slash variant', () => `${server.issuer}/`],
-    ['an upper-case variant', () => server.issuer.toUpperCase()],
+    ['a trailing-slash variant', () => `${published.server.issuer}/`],
+    ['an upper-case variant', () => published.server.issuer.toUpperCase()],
     ['a number', () => 42],
-    ['a list holding ours', () => [server.issuer]],
+    ['a list holding ours', () => [published.server.issuer]],
     ['no iss at all', () => undefined],
   ])('a good token with %s as iss is refused', async (_name, iss) => {
     await refuses(verifier.verify(token(rs, {}, claims({ iss: iss() }))), 'issuer_mismatch');
@@ -733,7 +726,7 @@ describe('rule: nothing from the claims is merged into other objects (no prototy
     const base = claims({ exp: undefined });
     const payload = `${JSON.stringify(base).slice(0, -1)},"__proto__":{"exp":${now() + 300}}}`;
     await refuses(verifier.verify(tokenFromText(rs, '{"alg":"RS256","kid":"rs"}', payload)), 'exp_missing');
-    const noIss = `${JSON.stringify(claims({ iss: undefined })).slice(0, -1)},"__proto__":{"iss":${JSON.stringify(server.issuer)}}}`;
+    const noIss = `${JSON.stringify(claims({ iss: undefined })).slice(0, -1)},"__proto__":{"iss":${JSON.stringify(published.server.issuer)}}}`;
     await refuses(verifier.verify(tokenFromText(rs, '{"alg":"RS256","kid":"rs"}', noIss)), 'issuer_mismatch');
   });
 
@@ -746,7 +739,7 @@ describe('rule: nothing from the claims is merged into other objects (no prototy
 describe('rule: a token altered anywhere is refused (a bit flip in header, payload or signature)', () => {
   test('flipping a bit of every character of a small valid token is refused each time', async () => {
     const v = makeVerifier();
-    const original = token(es, { kid: 'es' }, { iss: server.issuer, aud: audience, exp: now() + 300 });
+    const original = token(es, { kid: 'es' }, { iss: published.server.issuer, aud: audience, exp: now() + 300 });
     await accepts(v.verify(original));
     const [h = '', p = ''] = original.split('.');
     const sigStart = h.length + p.length + 2;

@@ -1,36 +1,27 @@
 /**
- * The verified-token cache (design.md "Core API" tokenCache, "Revocation"): a repeated token is
- * verified once, yet every hit still honours expiry, scopes, revocation and the key set. Real JWKS
- * server on 127.0.0.1; time moved with the `clock` option.
+ * The verified-token cache (README "Options": `tokenCache`, and `revocation` consulted on cache
+ * hits too): a repeated token is verified once, yet every hit still honours expiry, scopes,
+ * revocation and the key set. Real JWKS server on 127.0.0.1; time moved with the `clock` option.
  */
 import { createVerifier, RevocationList, type AccessToken, type VerifierOptions } from '@tokenward/core';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey } from '../../../test/support/jwks-server';
 import { claimsAt, rejection, testClock, thrown, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
 
-let key: TestKey;
-let server: JwksServer;
-beforeAll(async () => {
-  key = makeKey('ES256', 'k1');
-  server = await startJwksServer([key.jwk]);
-});
-afterAll(async () => {
-  await server.close();
-});
+const jwks = serveOneKey('ES256', 'k1');
 afterEach(() => {
-  server.setMode('ok');
-  server.setKeys([key.jwk]);
+  jwks.server.setMode('ok');
+  jwks.server.setKeys([jwks.key.jwk]);
 });
 
 function token(clock: TestClock, claims: Record<string, unknown> = {}, lifetime = 300): string {
-  return mint(key, { issuer: server.issuer, audience }, { claims: { ...claimsAt(clock, lifetime), ...claims } });
+  return mint(jwks.key, { issuer: jwks.server.issuer, audience }, { claims: { ...claimsAt(clock, lifetime), ...claims } });
 }
 
 function verifierWith(clock: TestClock, options: Partial<VerifierOptions> = {}) {
-  return createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, clock, ...options });
+  return createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, clock, ...options });
 }
 
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
@@ -41,11 +32,11 @@ describe('a repeated token is verified once', () => {
     const verifier = verifierWith(clock);
     const jwt = token(clock);
     const first = await verifier.verify(jwt);
-    const requests = server.jwksRequests;
+    const requests = jwks.server.jwksRequests;
 
-    server.setMode('reset');
+    jwks.server.setMode('reset');
     expect(await verifier.verify(jwt)).toBe(first);
-    expect(server.jwksRequests).toBe(requests);
+    expect(jwks.server.jwksRequests).toBe(requests);
   });
 
   test('a cached token is answered by check() without a promise', async () => {
@@ -93,7 +84,7 @@ describe('a hit needs the very same token', () => {
     const jwt = token(clock);
     await verifier.verify(jwt);
     const [header, , signature] = jwt.split('.');
-    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsAt(clock, 300), iss: server.issuer, aud: audience, sub: 'admin', scope: 'admin' })).toString('base64url')}.${signature}`;
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsAt(clock, 300), iss: jwks.server.issuer, aud: audience, sub: 'admin', scope: 'admin' })).toString('base64url')}.${signature}`;
     expect((await rejection(verifier.verify(forged))).reason).toBe('signature_invalid');
     await expect(verifier.check(bearer(forged))).rejects.toMatchObject({ reason: 'signature_invalid' });
     // The cached token itself is still served from the cache.
@@ -176,7 +167,7 @@ describe('a cached token is only served while its key set is usable', () => {
     const jwt = token(clock, {}, 600);
     const first: AccessToken = await verifier.verify(jwt);
 
-    server.setMode('error');
+    jwks.server.setMode('error');
     clock.advance(15_000);
     expect(await verifier.verify(jwt)).toBe(first);
     clock.advance(6_000);

@@ -6,24 +6,16 @@ import { request as httpRequest } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { createVerifier, RevocationList, TokenwardError, type Verifier } from '@tokenward/core';
 import tokenward, { isTokenwardError, respond, type TokenwardOptions } from '@tokenward/fastify';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
 import { rawRequest } from '../../../test/support/raw-http';
 import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
 import { bearer, get } from '../../../test/support/fetch';
 
 const audience = 'https://api.example.com';
-let key: TestKey;
-let jwks: JwksServer;
+const jwks = serveOneKey('RS256', 'k1');
 
-beforeAll(async () => {
-  key = makeKey('RS256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
-
-const token = (claims: Record<string, unknown> = {}) => mint(key, { issuer: jwks.issuer, audience }, { claims });
+const token = (claims: Record<string, unknown> = {}) => mint(jwks.key, { issuer: jwks.server.issuer, audience }, { claims });
 
 // Every app a test starts is closed after it.
 const running: FastifyInstance[] = [];
@@ -35,7 +27,7 @@ afterEach(async () => {
 async function serve(routes: (app: FastifyInstance) => unknown, options: Partial<TokenwardOptions> = {}): Promise<string> {
   const app = Fastify();
   running.push(app);
-  await app.register(tokenward, { issuer: jwks.issuer, audience, ...options } as TokenwardOptions);
+  await app.register(tokenward, { issuer: jwks.server.issuer, audience, ...options } as TokenwardOptions);
   // Not awaited blindly: a FastifyInstance returned by app.get() is itself a thenable (ready()).
   const pending = routes(app);
   if (pending instanceof Promise) await pending;
@@ -58,7 +50,7 @@ describe('a valid token', () => {
     });
     const res = await get(base, '/me', bearer(token({ scope: 'write:messages read:messages' })));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ user: 'user-42', scopes: ['read:messages', 'write:messages'], kid: 'k1', iss: jwks.issuer });
+    expect(res.body).toEqual({ user: 'user-42', scopes: ['read:messages', 'write:messages'], kid: 'k1', iss: jwks.server.issuer });
   });
 
   test('is accepted with a lowercase scheme', async () => {
@@ -143,11 +135,11 @@ describe('rejections are answered with RFC 6750 status, challenge and JSON body'
   });
 
   test('a key source that is down at start: 503 with Retry-After and no challenge', async () => {
-    const down = await startJwksServer([key.jwk]);
+    const down = await startJwksServer([jwks.key.jwk]);
     down.setMode('error');
     try {
       const base = await serve((app) => whoami(app), { issuer: down.issuer });
-      const res = await get(base, '/me', bearer(mint(key, { issuer: down.issuer, audience })));
+      const res = await get(base, '/me', bearer(mint(jwks.key, { issuer: down.issuer, audience })));
       expect(res.status).toBe(503);
       expect(res.header('retry-after')).toBe('30');
       expect(res.header('www-authenticate')).toBeNull();
@@ -173,16 +165,16 @@ describe('every rejection is byte for byte what the Express adapter sends', () =
   let fastifyBase: string;
 
   beforeAll(async () => {
-    down = await startJwksServer([key.jwk]);
+    down = await startJwksServer([jwks.key.jwk]);
     down.setMode('error');
-    reference = await startExpressReference({ issuer: jwks.issuer, outageIssuer: down.issuer, audience });
+    reference = await startExpressReference({ issuer: jwks.server.issuer, outageIssuer: down.issuer, audience });
     fastify = Fastify();
     fastify.register(async (outage) => {
       await outage.register(tokenward, { issuer: down.issuer, audience });
       outage.get('/outage/me', async () => ({}));
     });
     fastify.register(async (api) => {
-      await api.register(tokenward, { issuer: jwks.issuer, audience });
+      await api.register(tokenward, { issuer: jwks.server.issuer, audience });
       api.get('/me', async () => ({}));
       api.get('/admin', { config: { scopes: ['admin'] } }, async () => ({}));
     });
@@ -194,7 +186,7 @@ describe('every rejection is byte for byte what the Express adapter sends', () =
     await down.close();
   });
 
-  test.each(rejectionCases(token, () => mint(key, { issuer: down.issuer, audience })))('%s', async (_name, path, headers) => {
+  test.each(rejectionCases(token, () => mint(jwks.key, { issuer: down.issuer, audience })))('%s', async (_name, path, headers) => {
     const sent = headers();
     const fromExpress = await rawRequest(reference.base, path, sent);
     const fromFastify = await rawRequest(fastifyBase, path, sent);
@@ -339,7 +331,7 @@ describe('plugin options', () => {
     const app = Fastify();
     whoami(app, '/outside');
     app.register(async (api) => {
-      await api.register(tokenward, { issuer: jwks.issuer, audience });
+      await api.register(tokenward, { issuer: jwks.server.issuer, audience });
       whoami(api, '/inside');
     });
     const base = await listen(app);
@@ -350,7 +342,7 @@ describe('plugin options', () => {
   test('routes declared before the plugin is registered are protected too', async () => {
     const app = Fastify();
     whoami(app, '/early');
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience });
     const base = await listen(app);
     expect((await get(base, '/early')).status).toBe(401);
     expect((await get(base, '/early', bearer(token()))).body).toEqual({ user: 'user-42' });
@@ -358,7 +350,7 @@ describe('plugin options', () => {
 
   test('an existing verifier is used as is, revocation list included, and left open at close', async () => {
     const revocation = new RevocationList();
-    const verifier: Verifier = createVerifier({ issuer: jwks.issuer, audience, revocation });
+    const verifier: Verifier = createVerifier({ issuer: jwks.server.issuer, audience, revocation });
     const close = jest.spyOn(verifier, 'close');
     const app = Fastify();
     await app.register(tokenward, { verifier });
@@ -377,7 +369,7 @@ describe('plugin options', () => {
 
   test('a verifier the plugin created is closed with the app', async () => {
     const app = Fastify();
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience });
     const close = jest.spyOn(app.tokenward, 'close');
     await app.close();
     expect(close).toHaveBeenCalledTimes(1);
@@ -396,7 +388,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
   test('without the option, the plugin answers even where the app set an error handler', async () => {
     const app = Fastify();
     app.setErrorHandler(uniform);
-    await app.register(tokenward, { issuer: jwks.issuer, audience });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience });
     whoami(app, '/admin', { scopes: ['admin'] });
     const base = await listen(app);
     const missing = await get(base, '/admin');
@@ -407,7 +399,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
   test('set before the plugin is registered, it receives the TokenwardError and answers', async () => {
     const app = Fastify();
     app.setErrorHandler(uniform);
-    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience, ...handOver });
     whoami(app, '/admin', { scopes: ['admin'] });
     const base = await listen(app);
     const missing = await get(base, '/admin');
@@ -421,7 +413,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
 
   test('set after the plugin is registered, it receives the TokenwardError too', async () => {
     const app = Fastify();
-    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience, ...handOver });
     app.get('/admin', { onRequest: app.requireScopes('admin') }, async () => ({ ok: true }));
     app.setErrorHandler(uniform);
     const base = await listen(app);
@@ -460,7 +452,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
   test('respond() lets a handler send the standard answer for tokenward errors', async () => {
     const app = Fastify();
     app.setErrorHandler((error, _req, reply) => (isTokenwardError(error) ? respond(reply, error) : reply.code(500).send({ failure: 'other' })));
-    await app.register(tokenward, { issuer: jwks.issuer, audience, ...handOver });
+    await app.register(tokenward, { issuer: jwks.server.issuer, audience, ...handOver });
     app.get('/boom', async () => {
       throw new Error('boom');
     });

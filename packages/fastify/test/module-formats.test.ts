@@ -4,26 +4,9 @@
  * served a request and was closed leaves nothing that keeps the process alive.
  * Needs `pnpm build` (or build-package.mjs in packages/core and packages/fastify) first.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
-import { mint } from '../../../test/support/tokens';
-import { assertBuilt } from '../../../test/support/built';
+import { builtPackages } from '../../../test/support/built';
 
-const run = promisify(execFile);
-const packageDir = join(__dirname, '..');
-const audience = 'https://api.example.com';
-
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  assertBuilt(['core', 'fastify']);
-  key = makeKey('ES256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const built = builtPackages(['core', 'fastify']);
 
 // The child serves a Fastify app protected by the plugin, calls it with and without the token,
 // closes it, and reports how long the process lived on after the close: Fastify keeps sockets
@@ -55,9 +38,7 @@ const formats = [
 
 describe('the built @tokenward/fastify', () => {
   test.each(formats)('works from %s and leaves no open handle after app.close()', async (format, load) => {
-    const env = { ...process.env, ISSUER: jwks.issuer, AUDIENCE: audience, TOKEN: mint(key, { issuer: jwks.issuer, audience }) };
-    const args = [format === 'ESM' ? '--input-type=module' : '--input-type=commonjs', '-e', program(load)];
-    const { stdout } = await run(process.execPath, args, { cwd: packageDir, env, timeout: 15_000 });
+    const stdout = await built.run('fastify', format, program(load));
     const [answers, lifetime] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(answers).toEqual({ user: 'user-42', denied: 401, challenge: 'Bearer realm="api"', health: 200, exports: Array(6).fill('function') });
     expect(lifetime?.livedAfterClose).toBeLessThan(1000);

@@ -7,22 +7,15 @@ import 'reflect-metadata';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AnyScope, Auth, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey } from '../../../test/support/jwks-server';
 import { mint, now } from '../../../test/support/tokens';
 import { bearer, closeAll, get, platforms, start, type Platform } from './support';
 
 const audience = 'https://api.example.com';
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  key = makeKey('ES256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const jwks = serveOneKey('ES256', 'k1');
 afterEach(closeAll);
 
-const token = (scope: string, claims: Record<string, unknown> = {}) => mint(key, { issuer: jwks.issuer, audience }, { claims: { scope, ...claims } });
+const token = (scope: string, claims: Record<string, unknown> = {}) => mint(jwks.key, { issuer: jwks.server.issuer, audience }, { claims: { scope, ...claims } });
 const scopeOf = (challenge: string | null) => /scope="([^"]*)"/.exec(challenge ?? '')?.[1];
 
 // Guarded per controller. Class @Scopes('reports') applies to every handler, on top of the handler's own.
@@ -136,7 +129,7 @@ class MembersController {
   }
 }
 
-const forRoot = () => TokenwardModule.forRoot({ issuer: jwks.issuer, audience });
+const forRoot = () => TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience });
 
 describe.each(platforms)('on the %s platform', (platform: Platform) => {
   describe('@UseGuards(TokenwardGuard) on a controller', () => {
@@ -152,7 +145,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
     test('@Auth() gives the handler the verified AccessToken', async () => {
       const { base } = await start({ imports: [forRoot()], controllers: [ReportsController] }, platform);
       const res = await get(base, '/reports', bearer(token('reports extra')));
-      expect(res.body).toEqual({ user: 'user-42', scopes: ['extra', 'reports'], iss: jwks.issuer });
+      expect(res.body).toEqual({ user: 'user-42', scopes: ['extra', 'reports'], iss: jwks.server.issuer });
     });
   });
 

@@ -5,26 +5,9 @@
  * that served requests and was closed leaves nothing that keeps the process alive.
  * Needs `pnpm build` (or build-package.mjs in packages/core and packages/nest) first.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
-import { mint } from '../../../test/support/tokens';
-import { assertBuilt } from '../../../test/support/built';
+import { builtPackages } from '../../../test/support/built';
 
-const run = promisify(execFile);
-const packageDir = join(__dirname, '..');
-const audience = 'https://api.example.com';
-
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  assertBuilt(['core', 'nest']);
-  key = makeKey('ES256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const built = builtPackages(['core', 'nest']);
 
 const exported = ['TokenwardModule', 'TokenwardGuard', 'Scopes', 'AnyScope', 'Public', 'OptionalAuth', 'Auth', 'createVerifier', 'RevocationList', 'TokenwardError', 'isTokenwardError'];
 
@@ -95,9 +78,7 @@ describe('the built @tokenward/nest', () => {
     ['ESM', 'Express'],
     ['ESM', 'Fastify'],
   ] as const)('works from %s on the %s platform and leaves no open handle after app.close()', async (format, platform) => {
-    const env = { ...process.env, ISSUER: jwks.issuer, AUDIENCE: audience, TOKEN: mint(key, { issuer: jwks.issuer, audience }) };
-    const args = [format === 'ESM' ? '--input-type=module' : '--input-type=commonjs', '-e', program(load[format], platform)];
-    const { stdout } = await run(process.execPath, args, { cwd: packageDir, env, timeout: 15_000 });
+    const stdout = await built.run('nest', format, program(load[format], platform));
     const [answers, lifetime] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(answers).toEqual({
       user: 'user-42',

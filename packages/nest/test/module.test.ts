@@ -7,22 +7,15 @@ import 'reflect-metadata';
 import { Controller, Get, Inject, Injectable, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createVerifier, TOKENWARD_VERIFIER, TokenwardGuard, TokenwardModule, type Verifier } from '@tokenward/nest';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
 import { bearer, closeAll, get, start } from './support';
 
 const audience = 'https://api.example.com';
-let key: TestKey;
-let jwks: JwksServer;
-beforeAll(async () => {
-  key = makeKey('ES256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
-});
-afterAll(() => jwks.close());
+const jwks = serveOneKey('ES256', 'k1');
 afterEach(closeAll);
 
-const token = () => mint(key, { issuer: jwks.issuer, audience });
+const token = () => mint(jwks.key, { issuer: jwks.server.issuer, audience });
 /** check() answers a token it has verified before without a promise: a way to see the verifier's cache. */
 async function cached(verifier: Verifier, jwt: string): Promise<boolean> {
   const outcome = verifier.check({ authorization: `Bearer ${jwt}` });
@@ -59,20 +52,20 @@ class FeatureModule {}
 
 describe('TokenwardModule.forRoot', () => {
   test('takes verifier options and provides the verifier under TOKENWARD_VERIFIER', async () => {
-    const { app, base } = await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.issuer, audience, realm: 'reports' })], controllers: [MeController] });
+    const { app, base } = await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience, realm: 'reports' })], controllers: [MeController] });
     expect(await get(base, '/me', bearer(token()))).toMatchObject({ status: 200, body: { realm: 'reports' } });
     expect((await get(base, '/me')).header('www-authenticate')).toBe('Bearer realm="reports"');
     expect(app.get<Verifier>(TOKENWARD_VERIFIER).realm).toBe('reports');
   });
 
   test('is global: a feature module uses the guard and the verifier without importing it', async () => {
-    const { base } = await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.issuer, audience }), FeatureModule] });
+    const { base } = await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience }), FeatureModule] });
     expect((await get(base, '/me')).status).toBe(401);
     expect(await get(base, '/me', bearer(token()))).toMatchObject({ status: 200, body: { realm: 'api' } });
   });
 
   test('gives each application built from it its own verifier, closed when the app closes', async () => {
-    const tokenward = TokenwardModule.forRoot({ issuer: jwks.issuer, audience });
+    const tokenward = TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience });
     const first = await start({ imports: [tokenward], controllers: [MeController] });
     const second = await start({ imports: [tokenward], controllers: [MeController] });
     const verifier = first.app.get<Verifier>(TOKENWARD_VERIFIER);
@@ -86,7 +79,7 @@ describe('TokenwardModule.forRoot', () => {
   });
 
   test('uses a verifier passed in as is, and leaves it open when the app closes', async () => {
-    const verifier = createVerifier({ issuer: jwks.issuer, audience });
+    const verifier = createVerifier({ issuer: jwks.server.issuer, audience });
     const { app, base } = await start({ imports: [TokenwardModule.forRoot({ verifier })], controllers: [MeController] });
     expect(app.get<Verifier>(TOKENWARD_VERIFIER)).toBe(verifier);
     const jwt = token();
@@ -96,7 +89,7 @@ describe('TokenwardModule.forRoot', () => {
   });
 
   test('refuses bad options when the app is built, not at the first request', async () => {
-    const building = Test.createTestingModule({ imports: [TokenwardModule.forRoot({ issuer: jwks.issuer, audience: [] })] }).compile();
+    const building = Test.createTestingModule({ imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience: [] })] }).compile();
     await expect(building).rejects.toThrow('tokenward: audience is required');
   });
 });
@@ -106,7 +99,7 @@ describe('TokenwardModule.forRootAsync', () => {
     const tokenward = TokenwardModule.forRootAsync({
       imports: [SettingsModule],
       inject: [Settings],
-      useFactory: async (settings: Settings) => ({ issuer: jwks.issuer, audience: settings.audience, realm: settings.realm }),
+      useFactory: async (settings: Settings) => ({ issuer: jwks.server.issuer, audience: settings.audience, realm: settings.realm }),
     });
     const { app, base } = await start({ imports: [tokenward], controllers: [MeController] });
     expect(await get(base, '/me', bearer(token()))).toMatchObject({ status: 200, body: { realm: 'settings' } });
@@ -115,7 +108,7 @@ describe('TokenwardModule.forRootAsync', () => {
   });
 
   test('closes the verifier it created when the app closes', async () => {
-    const { app, base } = await start({ imports: [TokenwardModule.forRootAsync({ useFactory: () => ({ issuer: jwks.issuer, audience }) })], controllers: [MeController] });
+    const { app, base } = await start({ imports: [TokenwardModule.forRootAsync({ useFactory: () => ({ issuer: jwks.server.issuer, audience }) })], controllers: [MeController] });
     const verifier = app.get<Verifier>(TOKENWARD_VERIFIER);
     const jwt = token();
     expect((await get(base, '/me', bearer(jwt))).status).toBe(200);
@@ -124,7 +117,7 @@ describe('TokenwardModule.forRootAsync', () => {
   });
 
   test('accepts a verifier from the factory and leaves it open', async () => {
-    const verifier = createVerifier({ issuer: jwks.issuer, audience });
+    const verifier = createVerifier({ issuer: jwks.server.issuer, audience });
     const { app, base } = await start({ imports: [TokenwardModule.forRootAsync({ useFactory: () => ({ verifier }) })], controllers: [MeController] });
     expect(app.get<Verifier>(TOKENWARD_VERIFIER)).toBe(verifier);
     const jwt = token();

@@ -8,31 +8,24 @@ import 'reflect-metadata';
 import { Catch, Controller, Get, HttpException, Module, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
 import { Auth, isTokenwardError, Scopes, TokenwardError, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
-import { makeKey, type TestKey } from '../../../test/support/keys';
-import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
+import { serveOneKey, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
 import { rawRequest } from '../../../test/support/raw-http';
 import { mint } from '../../../test/support/tokens';
 import { bearer, closeAll, get, platforms, start, type Platform } from './support';
 
 const audience = 'https://api.example.com';
-let key: TestKey;
-let jwks: JwksServer;
+const jwks = serveOneKey('RS256', 'k1');
 let down: JwksServer;
 beforeAll(async () => {
-  key = makeKey('RS256', 'k1');
-  jwks = await startJwksServer([key.jwk]);
   // A key source that answers 500 from the start: no key is known, so core says 503.
-  down = await startJwksServer([key.jwk]);
+  down = await startJwksServer([jwks.key.jwk]);
   down.setMode('error');
 });
-afterAll(async () => {
-  await jwks.close();
-  await down.close();
-});
+afterAll(() => down.close());
 
-const token = (claims: Record<string, unknown> = {}) => mint(key, { issuer: jwks.issuer, audience }, { claims });
-const outageToken = () => mint(key, { issuer: down.issuer, audience });
+const token = (claims: Record<string, unknown> = {}) => mint(jwks.key, { issuer: jwks.server.issuer, audience }, { claims });
+const outageToken = () => mint(jwks.key, { issuer: down.issuer, audience });
 
 @Controller()
 class ApiController {
@@ -74,7 +67,7 @@ class UniformErrors implements ExceptionFilter {
 
 describe.each(platforms)('on the %s platform', (platform: Platform) => {
   afterEach(closeAll);
-  const api = (issuer = jwks.issuer) => start({ imports: [apiModule(issuer)] }, platform);
+  const api = (issuer = jwks.server.issuer) => start({ imports: [apiModule(issuer)] }, platform);
 
   test('no credentials: 401 with a bare challenge, no-store and the JSON body', async () => {
     const { base } = await api();
@@ -151,7 +144,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
   });
 
   test("an app's catch-all exception filter gets an HttpException caused by the TokenwardError, and the challenge still reaches the client", async () => {
-    const { base } = await start({ imports: [apiModule(jwks.issuer)], providers: [{ provide: APP_FILTER, useClass: UniformErrors }] }, platform);
+    const { base } = await start({ imports: [apiModule(jwks.server.issuer)], providers: [{ provide: APP_FILTER, useClass: UniformErrors }] }, platform);
     const res = await get(base, '/admin', bearer(token({ scope: 'read' })));
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ failed: 'insufficient_scope' });
@@ -164,9 +157,9 @@ describe('every rejection is byte for byte what the Express adapter sends', () =
   const nest: Record<Platform, { api: string; outage: string }> = { Express: { api: '', outage: '' }, Fastify: { api: '', outage: '' } };
 
   beforeAll(async () => {
-    reference = await startExpressReference({ issuer: jwks.issuer, outageIssuer: down.issuer, audience });
+    reference = await startExpressReference({ issuer: jwks.server.issuer, outageIssuer: down.issuer, audience });
     for (const platform of platforms) {
-      nest[platform] = { api: (await start({ imports: [apiModule(jwks.issuer)] }, platform)).base, outage: (await start({ imports: [apiModule(down.issuer)] }, platform)).base };
+      nest[platform] = { api: (await start({ imports: [apiModule(jwks.server.issuer)] }, platform)).base, outage: (await start({ imports: [apiModule(down.issuer)] }, platform)).base };
     }
   });
   afterAll(async () => {
