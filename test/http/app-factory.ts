@@ -10,6 +10,15 @@
  *   GET /any       any of: admin, read:messages                200 { user: subject }
  *   GET /admin     all of: admin                               200 { user: subject }
  *
+ * Route policy where declarations combine (core's route.ts; each adapter in its own idiom, or
+ * the nearest thing it has where it cannot say it):
+ *
+ *   GET /optional-admin   optional authentication, and all of: admin     200 { user: subject }
+ *   GET /public-admin     public and all of: admin, on the same level    200 { user: subject }
+ *   GET /open/guarded     public, then a guard for read:messages         200 { user: subject }
+ *   GET /open/optional    public at one level, optional more specific    200 { user: subject | null }
+ *   GET /scoped/health    all of: admin, then public more specific       200 { ok: true }
+ *
  * Rejections are whatever the adapter produces by default; the suite asserts they are identical.
  */
 import type { Server } from 'node:http';

@@ -125,6 +125,21 @@ const cases: Case[] = [
   { name: 'all-of passes with every scope', path: '/both', headers: () => bearer(token({ scope: 'write:messages read:messages' })), status: 200, body: { user: 'user-42' } },
   { name: 'any-of passes with one scope', path: '/any', headers: () => bearer(token({ scope: 'admin' })), status: 200, body: { user: 'user-42' } },
   { name: 'any-of needs at least one', path: '/any', headers: () => bearer(token({ scope: 'write:messages' })), status: 403, reason: 'insufficient_scope', scope: 'admin read:messages' },
+  // Route policy where declarations combine (core's route.ts).
+  { name: 'optional and scoped: an anonymous request is refused (declared scopes need credentials)', path: '/optional-admin', headers: () => [], status: 401, reason: 'credentials_missing' },
+  { name: 'optional and scoped: a token without the scope is a 403', path: '/optional-admin', headers: () => bearer(token()), status: 403, reason: 'insufficient_scope', scope: 'admin' },
+  { name: 'optional and scoped: a token with the scope passes', path: '/optional-admin', headers: () => bearer(token({ scope: 'admin' })), status: 200, body: { user: 'user-42' } },
+  { name: 'public and scoped on one level is protected: anonymous is a 401', path: '/public-admin', headers: () => [], status: 401, reason: 'credentials_missing' },
+  { name: 'public and scoped on one level is protected: a token without the scope is a 403', path: '/public-admin', headers: () => bearer(token()), status: 403, reason: 'insufficient_scope', scope: 'admin' },
+  { name: 'public and scoped on one level is protected: the scope passes', path: '/public-admin', headers: () => bearer(token({ scope: 'admin' })), status: 200, body: { user: 'user-42' } },
+  { name: 'a guard after a public level never lets an anonymous request through', path: '/open/guarded', headers: () => [], status: 401, reason: 'credentials_missing' },
+  { name: 'a guard after a public level verifies the token', path: '/open/guarded', headers: () => bearer(token({ exp: now() - 3600, iat: now() - 3700 })), status: 401, reason: 'token_expired' },
+  { name: 'a guard after a public level passes a token with the scope', path: '/open/guarded', headers: () => bearer(token()), status: 200, body: { user: 'user-42' } },
+  { name: 'optional under a public level: anonymous passes with no user', path: '/open/optional', headers: () => [], status: 200, body: { user: null } },
+  { name: 'optional under a public level: a valid token is seen', path: '/open/optional', headers: () => bearer(token()), status: 200, body: { user: 'user-42' } },
+  { name: 'optional under a public level: a bad token is refused', path: '/open/optional', headers: () => bearer('x.y.z'), status: 401, reason: 'token_malformed' },
+  { name: 'public under a scoped level lifts its scopes: no token needed', path: '/scoped/health', headers: () => [], status: 200, body: { ok: true } },
+  { name: 'public under a scoped level ignores a broken token', path: '/scoped/health', headers: () => bearer('x.y.z'), status: 200, body: { ok: true } },
   { name: 'scopes from a permissions array count', path: '/admin', headers: () => bearer(token({ scope: undefined, permissions: ['admin'] })), status: 200, body: { user: 'user-42' } },
 ];
 

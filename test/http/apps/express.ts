@@ -14,6 +14,16 @@ export const createApp: CreateSuiteApp = async (options) => {
   app.get('/optional', tokenward(verifier, { credentialsRequired: false }), (req, res) => {
     res.json({ user: req.auth?.subject ?? null });
   });
+  // Express has no "public" to combine: a public route is one mounted before tokenward().
+  app.get('/optional-admin', tokenward(verifier, { credentialsRequired: false }), requireScopes('admin'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/open/optional', tokenward(verifier, { credentialsRequired: false }), (req, res) => {
+    res.json({ user: req.auth?.subject ?? null });
+  });
+  app.get('/scoped/health', (_req, res) => {
+    res.json({ ok: true });
+  });
   app.use(tokenward(verifier));
   app.get('/me', (req, res) => {
     res.json({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort() });
@@ -28,6 +38,12 @@ export const createApp: CreateSuiteApp = async (options) => {
     res.json({ user: req.auth?.subject });
   });
   app.get('/admin', requireScopes('admin'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/public-admin', requireScopes('admin'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/open/guarded', requireScopes('read:messages'), (req, res) => {
     res.json({ user: req.auth?.subject });
   });
   const server = app.listen(0, '127.0.0.1');

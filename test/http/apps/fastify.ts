@@ -1,6 +1,7 @@
 /**
  * The shared suite's routes on Fastify with @tokenward/fastify (see ../app-factory.ts). Both idioms
- * are used: route `config` and the requireScopes/requireAnyScope onRequest hooks.
+ * are used: route `config` and the requireScopes/requireAnyScope onRequest hooks. A route has one
+ * level of config, so where the contract combines levels the nearest single declaration stands in.
  */
 import Fastify from 'fastify';
 import tokenward from '@tokenward/fastify';
@@ -16,6 +17,11 @@ export const createApp: CreateSuiteApp = async (options) => {
   app.get('/both', { onRequest: app.requireScopes('read:messages', 'write:messages') }, async (req) => ({ user: req.auth?.subject }));
   app.get('/any', { config: { anyScopes: ['admin', 'read:messages'] } }, async (req) => ({ user: req.auth?.subject }));
   app.get('/admin', { onRequest: app.requireAnyScope('admin') }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/optional-admin', { config: { optional: true, scopes: ['admin'] } }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/public-admin', { config: { public: true, scopes: ['admin'] } }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/open/guarded', { config: { public: true }, onRequest: app.requireScopes('read:messages') }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/open/optional', { config: { optional: true } }, async (req) => ({ user: req.auth?.subject ?? null }));
+  app.get('/scoped/health', { config: { public: true } }, async () => ({ ok: true }));
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   return { baseUrl, server: app.server, close: () => app.close() };
 };

@@ -49,13 +49,54 @@ class SuiteController {
   admin(@Auth() auth: AccessToken) {
     return { user: auth.subject };
   }
+
+  @Get('optional-admin')
+  @OptionalAuth()
+  @Scopes('admin')
+  optionalAdmin(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('public-admin')
+  @Public()
+  @Scopes('admin')
+  publicAdmin(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+}
+
+// Route policy across a controller and its handlers (see ../app-factory.ts).
+@Controller('open')
+@Public()
+class OpenController {
+  @Get('guarded')
+  @Scopes('read:messages')
+  guarded(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('optional')
+  @OptionalAuth()
+  optional(@Auth() auth?: AccessToken) {
+    return { user: auth?.subject ?? null };
+  }
+}
+
+@Controller('scoped')
+@Scopes('admin')
+class ScopedController {
+  @Get('health')
+  @Public()
+  health() {
+    return { ok: true };
+  }
 }
 
 /** The module: tokenward from forRoot, the guard global, as most Nest apps would have it. */
 export function suiteModule(options: VerifierOptions): new () => unknown {
   @Module({
     imports: [TokenwardModule.forRoot(options)],
-    controllers: [SuiteController],
+    controllers: [SuiteController, OpenController, ScopedController],
     providers: [{ provide: APP_GUARD, useClass: TokenwardGuard }],
   })
   class SuiteModule {}
