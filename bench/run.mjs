@@ -48,6 +48,7 @@ const PEER_LABEL = {
   layers: 'unprotected + no-op middleware (the same layers)',
   tokenward: 'tokenward',
   'tokenward-inline': 'tokenward, signatureWork: inline',
+  'tokenward-base': 'tokenward, base tree (TOKENWARD_BASE)',
   'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
   'express-jwt': 'express-jwt + jwks-rsa',
   'fastify-jwt': '@fastify/jwt + get-jwks',
@@ -162,10 +163,13 @@ async function micro() {
 }
 
 // ---------------------------------------------------------------- HTTP
+// TOKENWARD_BASE=<a checkout of another commit, built> adds 'tokenward-base': the same recipe with
+// that tree's packages, rotated with the others, to A/B a change in one run.
+const BASE = process.env.TOKENWARD_BASE ? ['tokenward-base'] : [];
 const FRAMEWORKS = {
-  express: ['none', 'layers', 'tokenward', 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
-  fastify: ['none', 'layers', 'tokenward', 'tokenward-inline', 'fastify-jwt'],
-  nest: ['none', 'layers', 'tokenward', 'tokenward-inline', 'passport-jwt'],
+  express: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
+  fastify: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'fastify-jwt'],
+  nest: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'passport-jwt'],
 };
 
 function startServer(framework, variant) {

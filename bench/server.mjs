@@ -11,6 +11,9 @@ const body = (user) => ({ user });
 // The 'tokenward-inline' variant checks signatures on the event loop (signatureWork: 'inline').
 const extra = { ...(variant === 'tokenward-inline' ? { signatureWork: 'inline' } : {}), ...JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}') };
 const isTokenward = variant.startsWith('tokenward');
+// 'tokenward-base' loads the adapters from another built checkout (TOKENWARD_BASE), for an A/B.
+const adapter = (name) =>
+  variant === 'tokenward-base' ? import(`${process.env.TOKENWARD_BASE}/packages/${name}/dist/esm/index.js`) : import(`@tokenward/${name}`);
 const hasScope = (scope, wanted) => typeof scope === 'string' && scope.split(' ').includes(wanted);
 
 async function express() {
@@ -22,7 +25,7 @@ async function express() {
     app.use((_req, _res, next) => next());
     route.push((_req, _res, next) => next());
   } else if (isTokenward) {
-    const { tokenward, requireScopes } = await import('@tokenward/express');
+    const { tokenward, requireScopes } = await adapter('express');
     app.use(tokenward({ issuer, audience, jwksUri, ...extra }));
     route.push(requireScopes('read:messages'));
   } else if (variant === 'express-oauth2-jwt-bearer') {
@@ -52,7 +55,7 @@ async function fastify() {
     // A hook doing nothing where the tokenward recipe has one: what Fastify charges for it.
     app.addHook('onRequest', (_request, _reply, done) => done());
   } else if (isTokenward) {
-    const { default: tokenward } = await import('@tokenward/fastify');
+    const { default: tokenward } = await adapter('fastify');
     await app.register(tokenward, { issuer, audience, jwksUri, ...extra });
     config.scopes = ['read:messages'];
   } else if (variant === 'fastify-jwt') {
@@ -92,7 +95,7 @@ async function nest() {
     // A guard that lets everything through where the tokenward recipe has one: what Nest charges for it.
     guards.push({ canActivate: () => true });
   } else if (isTokenward) {
-    const { TokenwardModule, TokenwardGuard, Scopes } = await import('@tokenward/nest');
+    const { TokenwardModule, TokenwardGuard, Scopes } = await adapter('nest');
     imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri, ...extra }));
     guards.push(TokenwardGuard);
     Scopes('read:messages')(MessagesController.prototype, 'list', Object.getOwnPropertyDescriptor(MessagesController.prototype, 'list'));
