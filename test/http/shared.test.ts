@@ -9,6 +9,7 @@ import { makeKey, type TestKey } from '../support/keys';
 import { serveKeys, startJwksServer, type JwksServer } from '../support/jwks-server';
 import { json, mint, now, signInput } from '../support/tokens';
 import { rawRequest, type RawResponse } from '../support/raw-http';
+import { expectedError } from '../support/challenges';
 
 const audience = 'https://api.example.com';
 
@@ -145,7 +146,7 @@ const cases: Case[] = [
 
 /** What a rejection with `reason` must look like on the wire. */
 function expectRejection(res: RawResponse | Response, reason: Reason, scope?: string): void {
-  const expected = new TokenwardError(reason, { realm: 'api', scope });
+  const expected = expectedError(reason, { scope });
   const get = (name: string) => (res instanceof Response ? res.headers.get(name) ?? undefined : res.headers[name]);
   expect(get('www-authenticate')).toBe(expected.wwwAuthenticate);
   if (expected.status === 503) expect(get('retry-after')).toBe('30');
@@ -189,7 +190,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const res = await send(app, c);
     expect(res.status).toBe(c.status);
     if (c.reason !== undefined) {
-      const expected = new TokenwardError(c.reason, { realm: 'api', scope: c.scope });
+      const expected = expectedError(c.reason, { scope: c.scope });
       expect(res.headers['www-authenticate']).toBe(expected.wwwAuthenticate);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual(expected.body);

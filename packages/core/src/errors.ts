@@ -4,8 +4,11 @@
  * the token, a key or a stack), and the ready `WWW-Authenticate` value.
  */
 
-/** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 case (RFC 6749 §4.1.2.1). */
-export type ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+/**
+ * RFC 6750 §3.1 error codes, RFC 9449 §7.1 and §9 (`invalid_dpop_proof`, `use_dpop_nonce`), and
+ * `temporarily_unavailable` for the 503 case (RFC 6749 §4.1.2.1).
+ */
+export type ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'temporarily_unavailable';
 
 interface ReasonSpec {
   readonly status: 400 | 401 | 403 | 503;
@@ -46,12 +49,39 @@ const REASONS = {
   issuer_mismatch: { status: 401, code: 'invalid_token', description: 'Token issuer not accepted' },
   audience_mismatch: { status: 401, code: 'invalid_token', description: 'Token audience not accepted' },
   token_revoked: { status: 401, code: 'invalid_token', description: 'Token revoked' },
+  // Sender-constrained tokens (RFC 7800 cnf): the binding is never ignored (binding.ts).
+  cnf_unsupported: { status: 401, code: 'invalid_token', description: 'Token confirmation method not supported' },
+  binding_unproven: { status: 401, code: 'invalid_token', description: 'Token is bound to a key and needs its proof' },
+  dpop_bound_as_bearer: { status: 401, code: 'invalid_token', description: 'DPoP-bound token presented as a bearer token' },
+  token_not_dpop_bound: { status: 401, code: 'invalid_token', description: 'Token is not bound to a DPoP key' },
+  dpop_key_mismatch: { status: 401, code: 'invalid_token', description: 'Token is bound to another DPoP key' },
+  mtls_certificate_missing: { status: 401, code: 'invalid_token', description: 'Token is bound to a client certificate and none was presented' },
+  mtls_certificate_mismatch: { status: 401, code: 'invalid_token', description: 'Token is bound to another client certificate' },
+  // RFC 9449 §4.3 and §7.1: the DPoP proof of the request (dpop/).
+  dpop_required: { status: 401, description: 'DPoP-bound access token required' },
+  dpop_proof_with_bearer: { status: 400, code: 'invalid_request', description: 'DPoP proof sent with the Bearer scheme' },
+  dpop_proof_missing: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof required' },
+  dpop_proof_multiple: { status: 401, code: 'invalid_dpop_proof', description: 'More than one DPoP proof' },
+  dpop_proof_malformed: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof is malformed' },
+  dpop_typ_invalid: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof type is not dpop+jwt' },
+  dpop_alg_not_allowed: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof algorithm not allowed' },
+  dpop_jwk_invalid: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof key is invalid' },
+  dpop_signature_invalid: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof signature is invalid' },
+  dpop_htm_mismatch: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof is for another HTTP method' },
+  dpop_htu_mismatch: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof is for another URL' },
+  dpop_iat_invalid: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof is too old or issued in the future' },
+  dpop_ath_mismatch: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof is for another access token' },
+  dpop_replayed: { status: 401, code: 'invalid_dpop_proof', description: 'DPoP proof was used before' },
+  // RFC 9449 §9: the proof lacks the resource server's current nonce; the answer carries one.
+  dpop_nonce_required: { status: 401, code: 'use_dpop_nonce', description: 'Resource server requires nonce in DPoP proof' },
   // An unexpected failure inside verification: refused (fail closed), reported with its cause.
   verification_failed: { status: 401, code: 'invalid_token', description: 'Token could not be verified' },
   // RFC 6750 §3.1 insufficient_scope.
   insufficient_scope: { status: 403, code: 'insufficient_scope', description: 'Token lacks the required scope' },
   // The key source is down and no usable key is known: not the client's fault, so not a 401.
   jwks_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'Signing keys are temporarily unavailable' },
+  // The DPoP replay store did not answer: the proof is refused, but it is not the client's fault.
+  dpop_replay_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'DPoP proofs cannot be checked right now' },
 } as const satisfies Record<string, ReasonSpec>;
 
 /** Stable machine-readable reason for a rejection. */
@@ -67,13 +97,32 @@ const RETRY_AFTER_SECONDS = 30;
 // error thrown by one copy must still be recognised by the other.
 const BRAND = Symbol.for('tokenward.error');
 
+/** The authentication schemes a resource accepts, each answered with its challenge (RFC 9449 §7.2). */
+export interface Challenges {
+  /** RFC 6750 Bearer. */
+  readonly bearer: boolean;
+  /** RFC 9449 DPoP, with the proof algorithms accepted (`algs`, space-delimited); undefined: not accepted. */
+  readonly dpopAlgs?: string;
+}
+
+/** Authorization schemes a token can arrive with. */
+export type Scheme = 'Bearer' | 'DPoP';
+
 export interface TokenwardErrorOptions {
   /** Space-delimited scopes required (insufficient_scope only), for the challenge's `scope`. */
   scope?: string;
   /** Challenge realm. */
   realm?: string;
+  /** Which challenges to send. Default: Bearer only. */
+  challenges?: Challenges;
+  /** The scheme the request's credentials came with: its challenge carries the error. */
+  scheme?: Scheme;
+  /** use_dpop_nonce: the nonce the client must put in its next proof (`DPoP-Nonce`). */
+  dpopNonce?: string;
   cause?: unknown;
 }
+
+const BEARER_ONLY: Challenges = Object.freeze({ bearer: true });
 
 export class TokenwardError extends Error {
   declare readonly [BRAND]: true;
@@ -84,6 +133,9 @@ export class TokenwardError extends Error {
   readonly description: string;
   readonly scope: string | undefined;
   realm: string | undefined;
+  challenges: Challenges;
+  scheme: Scheme | undefined;
+  dpopNonce: string | undefined;
 
   constructor(reason: Reason, options: TokenwardErrorOptions = {}) {
     const spec: ReasonSpec = REASONS[reason];
@@ -96,6 +148,9 @@ export class TokenwardError extends Error {
     this.description = spec.description;
     this.scope = options.scope;
     this.realm = options.realm;
+    this.challenges = options.challenges ?? BEARER_ONLY;
+    this.scheme = options.scheme;
+    this.dpopNonce = options.dpopNonce;
     // A rejection is an expected outcome, not a bug: no frames to leak through an error page
     // (Express's default handler prints err.stack outside production). A `cause` keeps its own.
     this.stack = `${this.name}: ${this.message}`;
@@ -106,25 +161,35 @@ export class TokenwardError extends Error {
     return this.status;
   }
 
-  /** The `WWW-Authenticate` value (RFC 6750 §3); undefined for the 503 case. */
+  /**
+   * The `WWW-Authenticate` value; undefined for the 503 case. One challenge per accepted scheme
+   * (RFC 6750 §3 Bearer, RFC 9449 §7.1 DPoP with `algs`), in one header as RFC 9110 §11.6.1
+   * allows; the error's parameters go on the challenge of the scheme it concerns: DPoP for a proof,
+   * else the scheme the credentials came with (Bearer when that is not known, as for a malformed
+   * header, unless only DPoP is accepted).
+   */
   get wwwAuthenticate(): string | undefined {
     if (this.status === 503) return undefined;
-    const params: string[] = [];
-    if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`);
-    if (this.code !== undefined) {
-      params.push(`error=${quote(this.code)}`, `error_description=${quote(this.description)}`);
-      if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`);
-    }
-    return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
+    const carrier: Scheme | undefined =
+      this.code === 'invalid_dpop_proof' || this.code === 'use_dpop_nonce' || this.reason === 'dpop_required'
+        ? 'DPoP'
+        : (this.scheme ?? (this.code === undefined ? undefined : this.challenges.bearer ? 'Bearer' : 'DPoP'));
+    const challenges: string[] = [];
+    if (this.challenges.bearer || carrier === 'Bearer') challenges.push(this.challenge('Bearer', carrier === 'Bearer'));
+    if (this.challenges.dpopAlgs !== undefined || carrier === 'DPoP') challenges.push(this.challenge('DPoP', carrier === 'DPoP'));
+    return challenges.join(', ');
   }
 
   /**
-   * Response headers to send with the rejection: the challenge (or Retry-After for a 503), and
-   * `Cache-Control: no-store` so that no cache keeps an answer about someone's credentials.
+   * Response headers to send with the rejection: the challenge (or Retry-After for a 503), a new
+   * `DPoP-Nonce` when one is required (RFC 9449 §9), and `Cache-Control: no-store` so that no
+   * cache keeps an answer about someone's credentials.
    */
   get headers(): Record<string, string> {
     if (this.status === 503) return { 'Retry-After': String(RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' };
-    return { 'WWW-Authenticate': this.wwwAuthenticate as string, 'Cache-Control': 'no-store' };
+    const headers: Record<string, string> = { 'WWW-Authenticate': this.wwwAuthenticate as string, 'Cache-Control': 'no-store' };
+    if (this.dpopNonce !== undefined) headers['DPoP-Nonce'] = this.dpopNonce;
+    return headers;
   }
 
   /** The JSON body to send: `{ error, error_description }`, never anything from the token. */
@@ -135,6 +200,17 @@ export class TokenwardError extends Error {
   /** Keeps stacks and causes out of accidental JSON serialisation of the error. */
   toJSON(): { error: string; error_description: string; reason: Reason } {
     return { ...this.body, reason: this.reason };
+  }
+
+  private challenge(scheme: Scheme, withError: boolean): string {
+    const params: string[] = [];
+    if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`);
+    if (withError && this.code !== undefined) {
+      params.push(`error=${quote(this.code)}`, `error_description=${quote(this.description)}`);
+      if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`);
+    }
+    if (scheme === 'DPoP' && this.challenges.dpopAlgs !== undefined) params.push(`algs=${quote(this.challenges.dpopAlgs)}`);
+    return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
   }
 }
 

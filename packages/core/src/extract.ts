@@ -1,17 +1,12 @@
 /**
- * RFC 6750 §2: where a bearer token may travel, and what counts as a malformed request.
- * Only the Authorization header by default; the `access_token` query parameter (§2.3) only when
- * enabled, since URLs end up in logs, histories and Referer headers.
+ * RFC 6750 §2 and RFC 9449 §7.1: where an access token may travel, and what counts as a malformed
+ * request. Only the Authorization header by default, with the Bearer or the DPoP scheme; the
+ * `access_token` query parameter (RFC 6750 §2.3, Bearer only) only when enabled, since URLs end up
+ * in logs, histories and Referer headers.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TokenwardError } from './errors.js';
-
-export interface BearerRequest {
-  /** Every Authorization header value the request carried (see `authorizationValues`). */
-  authorization: string | readonly string[] | undefined;
-  /** The request target (path and query), consulted only when query tokens are enabled. */
-  url?: string;
-}
+import { TokenwardError, type Scheme } from './errors.js';
+import type { TokenRequest } from './request.js';
 
 export interface ExtractOptions {
   /** Accept `?access_token=` (RFC 6750 §2.3). Default false. */
@@ -20,9 +15,17 @@ export interface ExtractOptions {
   maxTokenBytes: number;
 }
 
+/** An access token as the request carried it. */
+export interface Credentials {
+  readonly scheme: Scheme;
+  readonly token: string;
+}
+
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+// RFC 9110 §11.1: schemes are case-insensitive.
 const BEARER = /^bearer$/i;
+const DPOP = /^dpop$/i;
 
 /**
  * The Authorization values of a Node request. Node's `req.headers` keeps only the first of several
@@ -46,17 +49,18 @@ export function authorizationValues(req: { headers: IncomingHttpHeaders; rawHead
 }
 
 /**
- * The bearer credentials of a request, or undefined when it carries none at all. Throws
- * `invalid_request` (400) for several tokens, several methods, or an oversized header. The
- * characters are not scanned here: the verifier scans only credentials that its strict compact
- * split refuses (the strict base64url shape is a subset of b64token), with `assertB64token`, to
- * tell a malformed request (400) from an invalid token (401).
+ * The credentials of a request, or undefined when it carries none of an accepted scheme (another
+ * scheme, such as Basic, or DPoP when `dpop` is false, counts as none: RFC 6750 §3.1 then wants
+ * a bare challenge). Throws `invalid_request` (400) for several tokens, several methods, or an
+ * oversized header. The characters are not scanned here: the verifier scans only credentials that
+ * its strict compact split refuses (the strict base64url shape is a subset of b64token), with
+ * `assertB64token`, to tell a malformed request (400) from an invalid token (401).
  */
-export function bearerCredentials(req: BearerRequest, options: ExtractOptions): string | undefined {
-  const fromHeader = tokenFromHeader(req.authorization, options.maxTokenBytes);
+export function credentialsOf(req: TokenRequest, options: ExtractOptions, dpop: boolean): Credentials | undefined {
+  const fromHeader = credentialsFromHeader(req.authorization, options.maxTokenBytes, dpop);
   const fromQuery = options.allowQueryToken === true ? tokenFromQuery(req.url, options.maxTokenBytes) : undefined;
   if (fromHeader !== undefined && fromQuery !== undefined) throw new TokenwardError('multiple_credentials');
-  return fromHeader ?? fromQuery;
+  return fromHeader ?? (fromQuery === undefined ? undefined : { scheme: 'Bearer', token: fromQuery });
 }
 
 /** RFC 6750 §2.1: the credentials are one b64token; otherwise the request is malformed (400). */
@@ -64,7 +68,7 @@ export function assertB64token(credentials: string): void {
   if (!B64TOKEN.test(credentials)) throw new TokenwardError('authorization_malformed');
 }
 
-function tokenFromHeader(value: string | readonly string[] | undefined, maxTokenBytes: number): string | undefined {
+function credentialsFromHeader(value: string | readonly string[] | undefined, maxTokenBytes: number, dpop: boolean): Credentials | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') {
     if (value.length > 1) throw new TokenwardError('multiple_credentials');
@@ -76,13 +80,12 @@ function tokenFromHeader(value: string | readonly string[] | undefined, maxToken
   value = value.trim();
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
-  // Another scheme (Basic, DPoP, ...) carries no bearer credentials: RFC 6750 §3.1 then wants a
-  // bare challenge, not an error.
-  if (!BEARER.test(scheme)) return undefined;
-  const credentials = space === -1 ? '' : value.slice(space + 1).trimStart();
-  if (credentials.includes(',')) throw new TokenwardError('multiple_credentials');
-  if (credentials.length > maxTokenBytes) throw new TokenwardError('token_too_large');
-  return credentials;
+  const accepted: Scheme | undefined = BEARER.test(scheme) ? 'Bearer' : dpop && DPOP.test(scheme) ? 'DPoP' : undefined;
+  if (accepted === undefined) return undefined;
+  const token = space === -1 ? '' : value.slice(space + 1).trimStart();
+  if (token.includes(',')) throw new TokenwardError('multiple_credentials');
+  if (token.length > maxTokenBytes) throw new TokenwardError('token_too_large');
+  return { scheme: accepted, token };
 }
 
 function tokenFromQuery(url: string | undefined, maxTokenBytes: number): string | undefined {

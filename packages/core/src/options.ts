@@ -4,12 +4,18 @@
  * answer on the first request, and the verifier itself only wires resolved settings together.
  */
 import { DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type ClaimsPolicy } from './claims.js';
+import { DpopNonces, type DpopNonceOptions } from './dpop/nonce.js';
+import type { ProofPolicy } from './dpop/proof.js';
+import { MemoryReplayStore, type DpopReplayStore } from './dpop/replay.js';
+import type { Challenges } from './errors.js';
 import { emitter, type EventListener } from './events.js';
 import { defaultFetch, type FetchJsonOptions } from './fetch-json.js';
 import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
 import type { HeaderPolicy } from './jws/compact.js';
 import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy } from './keys/remote-jwks.js';
+import type { MtlsOptions } from './mtls.js';
 import { RevocationList } from './revocation.js';
+import { DPOP_MODES, type DpopMode } from './route.js';
 import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 import { SIGNATURE_WORK, type SignatureWork } from './signature-work.js';
 
@@ -47,9 +53,45 @@ export interface VerifierOptions {
    * or 'auto' (the pool only when verifications overlap on a multi-core machine). Default 'auto'.
    */
   signatureWork?: SignatureWork;
+  /** DPoP-bound tokens (RFC 9449). Default: accepted beside Bearer (mode 'allowed'); false: mode 'disabled'. */
+  dpop?: DpopOptions | false;
+  /** Certificate-bound tokens (RFC 8705). */
+  mtls?: MtlsOptions;
+  /**
+   * `scheme://host[:port]` that clients use to reach this API, when a proxy in front changes what
+   * the request says: the DPoP `htu` is then compared against it. Default: what the framework
+   * reports for the request (its trust-proxy setting decides whether X-Forwarded-* count).
+   */
+  publicOrigin?: string;
   onEvent?: EventListener;
   /** Milliseconds since the epoch; for tests. */
   clock?: () => number;
+}
+
+export interface DpopOptions {
+  /** 'allowed' (default): Bearer and DPoP; 'required': DPoP only; 'disabled': Bearer only. Routes may say otherwise. */
+  mode?: DpopMode;
+  /** Accepted proof `alg` values, asymmetric only. Default: the same as for tokens' default. */
+  algorithms?: readonly string[];
+  /** Seconds a proof's `iat` may lie in the past. Default 300. */
+  maxAge?: number;
+  /** Seconds a proof's `iat` may lie in the future. Default 30. */
+  leeway?: number;
+  /** Byte cap on a proof, checked before it is parsed. Default 8 KiB. */
+  maxProofBytes?: number;
+  /** Server nonces (RFC 9449 §9): true or options to require them. Default off. */
+  nonce?: boolean | DpopNonceOptions;
+  /** Where proofs already used are remembered. Default: a MemoryReplayStore of this verifier. */
+  replay?: DpopReplayStore;
+}
+
+/** The DPoP part of Settings. */
+export interface DpopSettings {
+  readonly mode: DpopMode;
+  /** Undefined when DPoP is disabled for the whole verifier. */
+  readonly proofs: ProofPolicy | undefined;
+  /** The challenges for each mode (RFC 9449 §7.1 `algs`). */
+  readonly challenges: Readonly<Record<DpopMode, Challenges>>;
 }
 
 /** VerifierOptions with every default applied and every value checked. */
@@ -72,6 +114,9 @@ export interface Settings {
   readonly refresh: RefreshPolicy;
   readonly jwksFetch: FetchJsonOptions;
   readonly metadataFetch: FetchJsonOptions;
+  readonly dpop: DpopSettings;
+  readonly mtls: MtlsOptions;
+  readonly publicOrigin: string | undefined;
   readonly emit: EventListener;
   readonly clock: () => number;
 }
@@ -82,6 +127,10 @@ const DEFAULT_TOKEN_CACHE_MAX = 10_000;
 // RFC 7517 §8.5.1 names application/jwk-set+json; many servers answer application/json.
 const JWKS_ACCEPT = 'application/jwk-set+json, application/json';
 const METADATA_ACCEPT = 'application/json';
+// RFC 9449 §11.1 leaves the window to the server; these are auth0's and Spring's defaults.
+const DPOP_MAX_AGE = 300;
+const DPOP_LEEWAY = 30;
+const DEFAULT_MAX_PROOF_BYTES = 8 * 1024;
 
 export function resolveOptions(options: VerifierOptions): Settings {
   const issuers = nonEmptyList(options.issuer, 'issuer');
@@ -109,6 +158,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
 
   const { jwksUri } = options;
   const jwks = options.jwks ?? {};
+  const emit = emitter(options.onEvent);
   return {
     issuers,
     jwksUri: (issuer) => (typeof jwksUri === 'string' ? jwksUri : jwksUri?.[issuer]),
@@ -131,9 +181,69 @@ export function resolveOptions(options: VerifierOptions): Settings {
     },
     jwksFetch: fetchOptions(jwks, JWKS_ACCEPT),
     metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
-    emit: emitter(options.onEvent),
+    dpop: dpopSettings(options.dpop, signatureWork, clock),
+    mtls: { certificateHeader: options.mtls?.certificateHeader },
+    publicOrigin: options.publicOrigin === undefined ? undefined : originOf(options.publicOrigin),
+    emit,
     clock,
   };
+}
+
+function dpopSettings(options: DpopOptions | false | undefined, signatureWork: SignatureWork, clock: () => number): DpopSettings {
+  const dpop = options === false ? { mode: 'disabled' as const } : (options ?? {});
+  const mode = dpop.mode ?? 'allowed';
+  if (!DPOP_MODES.includes(mode)) throw new TypeError(`tokenward: dpop.mode must be one of ${DPOP_MODES.join(', ')}`);
+  const algorithms = dpop.algorithms ?? DEFAULT_ALGORITHMS;
+  const refused = algorithms.filter((alg) => algorithm(alg) === undefined);
+  if (algorithms.length === 0 || refused.length > 0) {
+    throw new TypeError(`tokenward: dpop.algorithms must be asymmetric JWS algorithms; refused: ${refused.join(', ') || '(empty list)'}`);
+  }
+  const maxAge = seconds(dpop.maxAge, DPOP_MAX_AGE, 'dpop.maxAge');
+  const leeway = seconds(dpop.leeway, DPOP_LEEWAY, 'dpop.leeway');
+  const algs = algorithms.join(' ');
+  // A route may turn DPoP on where the verifier has it off, so the proof policy exists unless DPoP is off by `dpop: false`.
+  const proofs: ProofPolicy | undefined =
+    options === false
+      ? undefined
+      : {
+          algorithms: new Set(algorithms),
+          maxAge,
+          leeway,
+          maxProofBytes: dpop.maxProofBytes ?? DEFAULT_MAX_PROOF_BYTES,
+          nonces: dpop.nonce === undefined || dpop.nonce === false ? undefined : new DpopNonces(dpop.nonce === true ? {} : dpop.nonce, clock),
+          replay: dpop.replay ?? new MemoryReplayStore({ clock }),
+          signatureWork,
+          clock,
+        };
+  return {
+    mode,
+    proofs,
+    challenges: {
+      allowed: Object.freeze({ bearer: true, dpopAlgs: proofs === undefined ? undefined : algs }),
+      required: Object.freeze({ bearer: false, dpopAlgs: algs }),
+      disabled: Object.freeze({ bearer: true }),
+    },
+  };
+}
+
+function seconds(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) throw new TypeError(`tokenward: ${name} must be a number of seconds`);
+  return value;
+}
+
+/** `https://api.example.com` from `https://api.example.com/`; anything with a path, query or credentials is refused. */
+function originOf(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
+    throw new TypeError(`tokenward: publicOrigin must be scheme://host[:port], got ${JSON.stringify(value)}`);
+  }
+  return url.origin;
 }
 
 /** The same limits for the key set and the issuer metadata. */

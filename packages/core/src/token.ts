@@ -1,4 +1,5 @@
 /** What a successful verification yields. Frozen: a cached token is shared by many requests. */
+import { bindingOf, type Binding } from './binding.js';
 import { clientIdOf, type JwtClaims } from './claims.js';
 import type { ProtectedHeader } from './jws/compact.js';
 
@@ -15,6 +16,11 @@ export interface AccessToken {
   readonly scopes: ReadonlySet<string>;
   /** `exp`, seconds since the epoch. */
   readonly expiresAt: number;
+  /**
+   * How the token is bound to its sender (`cnf`): `jkt` for DPoP, `x5tS256` for mutual TLS, each
+   * proven for the request that carried it; undefined for a bearer token.
+   */
+  readonly binding: Binding | undefined;
 }
 
 export function accessToken(token: string, header: ProtectedHeader, claims: JwtClaims, scopes: Set<string>): AccessToken {
@@ -27,6 +33,7 @@ export function accessToken(token: string, header: ProtectedHeader, claims: JwtC
     clientId: clientIdOf(claims),
     scopes: frozenSet(scopes),
     expiresAt: claims.exp,
+    binding: bindingOf(claims),
   });
 }
 

@@ -1,22 +1,26 @@
 /**
- * createVerifier: the one place where a request's bearer token is judged. The order of work is
- * the contract's, cheapest and most hostile first: the credentials' shape and size (no parsing),
- * the header's policy, the issuer among ours (before any network), the key by kid from that
- * issuer's JWKS, the signature, the claims, revocation, then the route's conditions (route.ts).
+ * createVerifier: the one place where a request's access token is judged. The order of work is
+ * the contract's, cheapest and most hostile first: the credentials (scheme, shape and size, no
+ * parsing), the token (the header's policy, the issuer among ours before any network, the key by
+ * kid from that issuer's JWKS, the signature, the claims), its binding to the sender (binding.ts:
+ * DPoP proof, client certificate), revocation, then the route's conditions (route.ts).
  * Options are resolved in options.ts; this file only wires the parts together and runs them.
  */
+import { SenderConstraints } from './binding.js';
 import { checkClaims } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
-import { isTokenwardError, TokenwardError } from './errors.js';
-import { assertB64token, bearerCredentials, type BearerRequest } from './extract.js';
+import { ProofVerifier } from './dpop/proof.js';
+import { isTokenwardError, TokenwardError, type Challenges, type Scheme } from './errors.js';
+import { assertB64token, credentialsOf, type Credentials } from './extract.js';
 import { decodeJsonObject, splitCompact, type CompactParts } from './jws/compact.js';
 import { HeaderCache } from './jws/header-cache.js';
 import { verifyJws } from './jws/verify.js';
 import type { KeyEntry } from './keys/key-entry.js';
 import { RemoteJwks } from './keys/remote-jwks.js';
 import { resolveOptions, type Settings, type VerifierOptions } from './options.js';
+import type { TokenRequest } from './request.js';
 import type { RevocationList } from './revocation.js';
-import { admit, asPolicy, AUTHENTICATED, authorizeToken, routePolicy, type AuthenticateOptions, type RoutePolicy } from './route.js';
+import { admit, asPolicy, AUTHENTICATED, authorizeToken, type AuthenticateOptions, type DpopMode, type RoutePolicy } from './route.js';
 import { checkScopes, collectScopes, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
 import { TokenCache } from './token-cache.js';
@@ -25,7 +29,7 @@ export interface Verifier {
   /** Verifies a compact JWT and checks the scopes; throws TokenwardError. */
   verify(token: string, required?: ScopeRequirement): Promise<AccessToken>;
   /** Extracts the bearer token of a request (RFC 6750 §2) and verifies it under the route's policy. */
-  authenticate(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined>;
+  authenticate(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined>;
   /**
    * The same decision as `authenticate`, returned without a promise when it needs no I/O (a
    * cached token, missing or malformed credentials, a token that is not a compact JWS, a public
@@ -37,7 +41,7 @@ export interface Verifier {
    * verified again. Without one, the request is authenticated under `policy`, so a guard never
    * lets an anonymous request through.
    */
-  check(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
+  check(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken;
   /** The list this verifier consults, if any. */
@@ -64,6 +68,8 @@ class JwtVerifier implements Verifier {
   private readonly headers: HeaderCache;
   private readonly cache: TokenCache<CachedToken> | undefined;
   private readonly keySets: ReadonlyMap<string, RemoteJwks>;
+  private readonly proofs: ProofVerifier | undefined;
+  private readonly senders: SenderConstraints;
 
   constructor(private readonly settings: Settings) {
     this.revocation = settings.revocation;
@@ -71,61 +77,70 @@ class JwtVerifier implements Verifier {
     this.headers = new HeaderCache(settings.header);
     this.cache = settings.tokenCacheMax === undefined ? undefined : new TokenCache(settings.tokenCacheMax);
     this.keySets = keySetsOf(settings, (kids) => this.forgetTokensOf(kids));
+    this.proofs = settings.dpop.proofs === undefined ? undefined : new ProofVerifier(settings.dpop.proofs);
+    this.senders = new SenderConstraints(this.proofs, settings.mtls, settings.publicOrigin);
   }
 
   verify(token: string, required: ScopeRequirement = {}): Promise<AccessToken> {
     try {
       // A cached token is answered with a settled promise: no async frames on the way.
       const known = typeof token === 'string' ? this.known(token) : undefined;
-      if (known !== undefined) {
-        checkScopes(known.scopes, required);
-        return Promise.resolve(known);
-      }
-      return this.settle(this.verifyAfresh(token, splitCompact(token, this.settings.maxTokenBytes)), routePolicy(required)) as Promise<AccessToken>;
+      if (known !== undefined) return Promise.resolve(this.verified(known, required));
+      return this.verifyUncached(token, splitCompact(token, this.settings.maxTokenBytes), required);
     } catch (error) {
-      return Promise.reject(this.rejected(error));
+      return Promise.reject(this.rejected(error, this.settings.dpop.mode, undefined));
     }
   }
 
-  async authenticate(request: BearerRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined> {
+  async authenticate(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined> {
     return this.check(request, policy);
   }
 
-  check(request: BearerRequest, policy: RoutePolicy | AuthenticateOptions = AUTHENTICATED, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined> {
+  check(request: TokenRequest, policy: RoutePolicy | AuthenticateOptions = AUTHENTICATED, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined> {
     const route = asPolicy(policy);
-    let token: string | undefined;
+    const mode = route.dpop ?? this.settings.dpop.mode;
+    let credentials: Credentials | undefined;
     let parts: CompactParts;
     try {
       if (admitted !== undefined && admitted !== null) return admit(admitted, route);
       if (!route.authenticate) return undefined;
-      token = bearerCredentials(request, this.settings);
-      if (token === undefined) return admit<AccessToken>(undefined, route);
-      // A token verified before needs no I/O: answered without a promise (the adapters' hot path).
-      const known = this.known(token);
-      if (known !== undefined) return admit(known, route);
+      credentials = credentialsOf(request, this.settings, mode !== 'disabled' && this.proofs !== undefined);
+      if (credentials === undefined) return admit<AccessToken>(undefined, route);
+      if (credentials.scheme === 'Bearer' && mode !== 'disabled') {
+        if (mode === 'required') throw new TokenwardError('dpop_required');
+        // A proof with the Bearer scheme is a client mistake, not something to ignore.
+        if (request.dpop !== undefined) throw new TokenwardError('dpop_proof_with_bearer');
+      }
+      // A token verified before needs no I/O: answered without a promise when its binding needs none.
+      const known = this.known(credentials.token);
+      if (known !== undefined) {
+        const accepted = this.accept(known, credentials.scheme, request, route);
+        return accepted instanceof Promise ? this.settle(accepted, mode, credentials.scheme) : accepted;
+      }
       // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
       // credentials, is a synchronous throw.
-      parts = this.split(token);
+      parts = this.split(credentials.token);
     } catch (error) {
-      throw this.rejected(error);
+      throw this.rejected(error, mode, credentials?.scheme ?? schemeOf(admitted));
     }
-    return this.settle(this.verifyAfresh(token, parts), route);
+    return this.settle(this.acceptAfresh(credentials, parts, request, route), mode, credentials.scheme);
   }
 
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken {
     try {
       return authorizeToken(token, required);
     } catch (error) {
-      throw this.rejected(error);
+      throw this.rejected(error, this.settings.dpop.mode, undefined);
     }
   }
 
   close(): void {
     this.cache?.clear();
     this.headers.clear();
+    this.proofs?.clear();
   }
 
-  /** Full verification of a token that is not in the cache, in the contract's order. */
+  /** Full verification of a token that is not in the cache: header, key, signature, claims. */
   private async verifyAfresh(token: string, parts: CompactParts): Promise<AccessToken> {
     const header = this.headers.parse(parts.header);
     const payload = decodeJsonObject(parts.payload);
@@ -143,23 +158,55 @@ class JwtVerifier implements Verifier {
 
     const claims = checkClaims(payload, this.settings.claims, this.settings.clock() / 1000);
     const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
-    if (this.revocation?.isRevoked(claims) === true) throw new TokenwardError('token_revoked');
     this.cache?.set(token, { token: verified, keys, key });
     return verified;
   }
 
-  /** A verification under way, then the route's conditions; every failure leaves through `rejected`. */
-  private async settle(pending: Promise<AccessToken>, route: RoutePolicy): Promise<AccessToken | undefined> {
+  /** The rest of the order for a verified token: its binding proven, not revoked, the route's conditions met. */
+  private accept(token: AccessToken, scheme: Scheme, request: TokenRequest, route: RoutePolicy): AccessToken | Promise<AccessToken> {
+    const proven = this.senders.prove(token, scheme, request);
+    if (proven === undefined) return this.admitted(token, route);
+    return proven.then(() => this.admitted(token, route));
+  }
+
+  private admitted(token: AccessToken, route: RoutePolicy): AccessToken {
+    if (this.revocation?.isRevoked(token.claims) === true) throw new TokenwardError('token_revoked');
+    return admit(token, route) as AccessToken;
+  }
+
+  private async acceptAfresh(credentials: Credentials, parts: CompactParts, request: TokenRequest, route: RoutePolicy): Promise<AccessToken> {
+    const accepted = this.accept(await this.verifyAfresh(credentials.token, parts), credentials.scheme, request, route);
+    return accepted instanceof Promise ? await accepted : accepted;
+  }
+
+  /** A decision under way; every failure leaves through `rejected`. */
+  private async settle(pending: Promise<AccessToken>, mode: DpopMode, scheme: Scheme): Promise<AccessToken> {
     try {
-      return admit(await pending, route);
+      return await pending;
     } catch (error) {
-      throw this.rejected(error);
+      throw this.rejected(error, mode, scheme);
+    }
+  }
+
+  /** verify() on a token alone: a bound token cannot be accepted without the request that proves it. */
+  private verified(token: AccessToken, required: ScopeRequirement): AccessToken {
+    if (token.binding !== undefined) throw new TokenwardError('binding_unproven');
+    if (this.revocation?.isRevoked(token.claims) === true) throw new TokenwardError('token_revoked');
+    checkScopes(token.scopes, required);
+    return token;
+  }
+
+  private async verifyUncached(token: string, parts: CompactParts, required: ScopeRequirement): Promise<AccessToken> {
+    try {
+      return this.verified(await this.verifyAfresh(token, parts), required);
+    } catch (error) {
+      throw this.rejected(error, this.settings.dpop.mode, undefined);
     }
   }
 
   /**
    * The cached verdict on `token`, re-checked for what may have changed since it was cached: its
-   * key still published, not expired, not revoked. Undefined: not cached, or verify it afresh.
+   * key still published, not expired. Undefined: not cached, or verify it afresh.
    */
   private known(token: string): AccessToken | undefined {
     const cached = this.cache?.get(token);
@@ -173,7 +220,6 @@ class JwtVerifier implements Verifier {
       this.cache?.delete(token);
       throw new TokenwardError('token_expired');
     }
-    if (this.revocation?.isRevoked(verified.claims) === true) throw new TokenwardError('token_revoked');
     return verified;
   }
 
@@ -198,13 +244,24 @@ class JwtVerifier implements Verifier {
     this.cache.deleteWhere((cached) => cached.token.header.kid !== undefined && removed.has(cached.token.header.kid));
   }
 
-  /** Every failure leaves as a TokenwardError with our realm, and is reported once. */
-  private rejected(error: unknown): TokenwardError {
+  /**
+   * Every failure leaves as a TokenwardError with our realm and the challenges of the route's
+   * schemes (the error's own on the scheme the credentials came with), and is reported once.
+   */
+  private rejected(error: unknown, mode: DpopMode, scheme: Scheme | undefined): TokenwardError {
     const rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     rejection.realm = this.realm;
+    rejection.challenges = this.settings.dpop.challenges[mode] as Challenges;
+    rejection.scheme = scheme;
     this.settings.emit({ type: 'token_rejected', reason: rejection.reason, status: rejection.status, cause: rejection.cause });
     return rejection;
   }
+}
+
+/** The scheme an admitted token came with: only a DPoP-bound token comes with DPoP. */
+function schemeOf(token: AccessToken | null | undefined): Scheme | undefined {
+  if (token === undefined || token === null) return undefined;
+  return token.binding?.jkt === undefined ? 'Bearer' : 'DPoP';
 }
 
 /** One key set per issuer (one for all when a single jwksUri is configured), each fetched on first use. */

@@ -8,6 +8,7 @@ import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server'
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { refuses, rejection } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
+import { withDpop } from '../../../test/support/challenges';
 
 const audience = 'https://api.example.com';
 const jwks = serveOneKey('ES256', 'es');
@@ -30,15 +31,22 @@ describe('rule: missing bearer credentials are a 401 with a bare challenge (RFC 
   test('a request without an Authorization header is refused credentials_missing with Bearer realm="api" and no error', async () => {
     const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401, code: undefined });
-    expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
+    expect(error.wwwAuthenticate).toBe(withDpop('Bearer realm="api"'));
   });
 
   test('an empty list of Authorization values is missing credentials', async () => {
     await refuses(verifier.authenticate({ authorization: [], url: '/' }), 'credentials_missing', 401);
   });
 
-  test.each(['Basic dXNlcjpwYXNz', 'DPoP abc.def.ghi', 'Bearertoken', 'Digest username="x"'])('an Authorization header of another scheme (%s) is missing credentials', async (authorization) => {
+  test.each(['Basic dXNlcjpwYXNz', 'DPoPtoken', 'Bearertoken', 'Digest username="x"'])('an Authorization header of another scheme (%s) is missing credentials', async (authorization) => {
     const error = await rejection(verifier.authenticate({ authorization, url: '/' }));
+    expect(error).toMatchObject({ reason: 'credentials_missing', status: 401 });
+    expect(error.wwwAuthenticate).toBe(withDpop('Bearer realm="api"'));
+  });
+
+  test('with DPoP turned off, the DPoP scheme is another scheme, and only Bearer is challenged', async () => {
+    const bearerOnly = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, dpop: false });
+    const error = await rejection(bearerOnly.authenticate({ authorization: 'DPoP abc.def.ghi', url: '/' }));
     expect(error).toMatchObject({ reason: 'credentials_missing', status: 401 });
     expect(error.wwwAuthenticate).toBe('Bearer realm="api"');
   });
@@ -141,7 +149,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   test('a bad token is a 401 invalid_token with its challenge, headers and body', async () => {
     const error = await rejection(verifier.verify(mint(impostor, { issuer: jwks.server.issuer, audience })));
     expect(error).toMatchObject({ reason: 'signature_invalid', status: 401, statusCode: 401, code: 'invalid_token' });
-    const challenge = 'Bearer realm="api", error="invalid_token", error_description="Token signature is invalid"';
+    const challenge = withDpop('Bearer realm="api", error="invalid_token", error_description="Token signature is invalid"');
     expect(error.wwwAuthenticate).toBe(challenge);
     expect(error.headers).toEqual({ 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' });
     expect(error.body).toEqual({ error: 'invalid_token', error_description: 'Token signature is invalid' });
@@ -150,7 +158,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   test('a missing scope is a 403 insufficient_scope naming the required scopes', async () => {
     const error = await rejection(verifier.verify(good(), { scopes: ['read:messages', 'write:messages'] }));
     expect(error).toMatchObject({ reason: 'insufficient_scope', status: 403, code: 'insufficient_scope' });
-    const challenge = 'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"';
+    const challenge = withDpop('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"');
     expect(error.wwwAuthenticate).toBe(challenge);
     expect(error.headers).toEqual({ 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' });
     expect(error.body).toEqual({ error: 'insufficient_scope', error_description: 'Token lacks the required scope' });
@@ -159,7 +167,7 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
   test('a malformed request is a 400 invalid_request', async () => {
     const error = await rejection(verifier.authenticate({ authorization: ['Bearer a', 'Bearer b'], url: '/' }));
     expect(error).toMatchObject({ reason: 'multiple_credentials', status: 400, code: 'invalid_request' });
-    const challenge = 'Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"';
+    const challenge = withDpop('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"');
     expect(error.wwwAuthenticate).toBe(challenge);
     expect(error.headers).toEqual({ 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' });
     expect(error.body).toEqual({ error: 'invalid_request', error_description: 'More than one bearer token or method used' });
@@ -167,13 +175,13 @@ describe('rule: rejections follow RFC 6750 §3 and carry nothing from the token,
 
   test('missing credentials carry the bare challenge and no error code', async () => {
     const error = await rejection(verifier.authenticate({ authorization: undefined, url: '/' }));
-    expect(error.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="api"', 'Cache-Control': 'no-store' });
+    expect(error.headers).toEqual({ 'WWW-Authenticate': withDpop('Bearer realm="api"'), 'Cache-Control': 'no-store' });
   });
 
   test('the realm is configurable and quoted', async () => {
     const v = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri, realm: 'the "orders" api' });
     const error = await rejection(v.authenticate({ authorization: undefined, url: '/' }));
-    expect(error.wwwAuthenticate).toBe('Bearer realm="the \\"orders\\" api"');
+    expect(error.wwwAuthenticate).toBe(withDpop('Bearer realm="the \\"orders\\" api"', 'the "orders" api'));
   });
 
   test('keys unavailable is a 503 with Retry-After and no WWW-Authenticate', async () => {

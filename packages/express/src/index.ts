@@ -5,13 +5,14 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
-  authorizationValues,
   authorizeToken,
   createVerifier,
   isTokenwardError,
+  nodeRequest,
   routePolicy,
   type AccessToken,
   type RoutePolicy,
+  type RouteRequirement,
   type ScopeRequirement,
   type TokenwardError,
   type Verifier,
@@ -74,7 +75,12 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
   return scopeGuard({ anyScopes: scopes });
 }
 
-function scopeGuard(required: ScopeRequirement): RequestHandler {
+/** Lets the request through only with a DPoP-bound token and its proof (RFC 9449): Bearer tokens are refused here. */
+export function requireDpop(): RequestHandler {
+  return scopeGuard({ dpop: 'required' });
+}
+
+function scopeGuard(required: RouteRequirement): RequestHandler {
   const policy = routePolicy(required);
   return function tokenwardScopes(req: Request, res: Response, next: NextFunction): void {
     const context = (req as RequestWithContext)[CONTEXT];
@@ -97,7 +103,7 @@ function scopeGuard(required: ScopeRequirement): RequestHandler {
 function run(context: Context, policy: RoutePolicy, req: Request, res: Response, next: NextFunction, admitted?: AccessToken): void {
   let outcome: ReturnType<Verifier['check']>;
   try {
-    outcome = context.verifier.check({ authorization: authorizationValues(req), url: req.originalUrl }, policy, admitted);
+    outcome = context.verifier.check(nodeRequest(req, req.originalUrl, () => originOf(req)), policy, admitted);
   } catch (error) {
     reject(error, res, next, context.passErrors);
     return;
@@ -114,6 +120,19 @@ function run(context: Context, policy: RoutePolicy, req: Request, res: Response,
   }
   if (outcome !== undefined && outcome !== admitted) req.auth = outcome;
   next();
+}
+
+/**
+ * `scheme://host[:port]` as Express sees the request, for the DPoP `htu`: `req.protocol` honours
+ * the app's `trust proxy` for X-Forwarded-Proto, and the host is X-Forwarded-Host only when that
+ * setting trusts the peer, else Host, as Express 5's `req.host` reads it (Express 4 has no
+ * getter that keeps the port).
+ */
+function originOf(req: Request): string | undefined {
+  const trust = req.app.get('trust proxy fn') as ((address: string | undefined, hop: number) => boolean) | undefined;
+  const forwarded = req.get('x-forwarded-host');
+  const host = forwarded !== undefined && trust?.(req.socket.remoteAddress, 0) === true ? forwarded.split(',')[0]?.trim() : req.get('host');
+  return host === undefined || host === '' ? undefined : `${req.protocol}://${host}`;
 }
 
 function reject(error: unknown, res: Response, next: NextFunction, passErrors: boolean): void {

@@ -8,6 +8,7 @@ import { makeKey } from '../../../test/support/keys';
 import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
 import { rawRequest } from '../../../test/support/raw-http';
+import { withDpop } from '../../../test/support/challenges';
 
 // Express 4 and 5 differ in routing and in how they treat returned promises; the adapter must
 // behave the same on both.
@@ -60,26 +61,26 @@ describe.each(flavours)('%s', (_name, express) => {
   describe('rejections are answered with RFC 6750 status, challenge and JSON body', () => {
     test('no credentials: 401 with a bare challenge', async () => {
       const res = await request(app()).get('/api/me').expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api"'));
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
     });
 
     test('another scheme (Basic): 401 with a bare challenge', async () => {
       const res = await request(app()).get('/api/me').set('Authorization', 'Basic dXNlcjpwYXNz').expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api"'));
     });
 
     test('an invalid token: 401 invalid_token', async () => {
       const res = await request(app()).get('/api/me').set('Authorization', `Bearer ${token({ exp: 1000, iat: 900 })}`).expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="Token expired"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api", error="invalid_token", error_description="Token expired"'));
       expect(res.body).toEqual({ error: 'invalid_token', error_description: 'Token expired' });
     });
 
     test('a missing scope: 403 insufficient_scope naming the scope', async () => {
       const res = await request(app()).get('/api/both').set('Authorization', `Bearer ${token()}`).expect(403);
       expect(res.headers['www-authenticate']).toBe(
-        'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"',
+        withDpop('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"'),
       );
       expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'Token lacks the required scope' });
       await request(app()).get('/api/any').set('Authorization', `Bearer ${token({ scope: 'write:messages' })}`).expect(403);
@@ -95,7 +96,7 @@ describe.each(flavours)('%s', (_name, express) => {
         ]);
         expect(status).toBe(400);
         expect(headers['www-authenticate']).toBe(
-          'Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"',
+          withDpop('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"'),
         );
       } finally {
         server.close();
@@ -104,7 +105,7 @@ describe.each(flavours)('%s', (_name, express) => {
 
     test('a custom realm is used in every challenge', async () => {
       const res = await request(app({ realm: 'messages' })).get('/api/me').expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="messages"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="messages"', 'messages'));
     });
 
     test('a response never carries a stack, a path or the token', async () => {
@@ -143,7 +144,7 @@ describe.each(flavours)('%s', (_name, express) => {
 
     test('requireScopes on an anonymous request is a 401, not a 403', async () => {
       const res = await request(app({ credentialsRequired: false })).get('/api/messages').expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api"'));
     });
   });
 
@@ -158,7 +159,7 @@ describe.each(flavours)('%s', (_name, express) => {
         res.status(err.status).set(err.headers).json({ mine: err.reason });
       });
       const missing = await request(application).get('/x').expect(401, { mine: 'credentials_missing' });
-      expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(missing.headers['www-authenticate']).toBe(withDpop('Bearer realm="api"'));
       await request(application).get('/x').set('Authorization', `Bearer ${token()}`).expect(403, { mine: 'insufficient_scope' });
     });
 
@@ -175,7 +176,7 @@ describe.each(flavours)('%s', (_name, express) => {
           res.json({ ok: true });
         });
         const res = await request(application).get('/x').set('Authorization', 'Bearer a.b.c').expect(401);
-        expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token", error_description="Token is not a compact JWS"');
+        expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api", error="invalid_token", error_description="Token is not a compact JWS"'));
         expect(res.text).not.toMatch(/\bat .*\(|node_modules|\.ts:/);
         // What it logged is the error, with no stack either (Express 5 logs the error, 4 its stack).
         expect(logged).toHaveBeenCalledTimes(1);
@@ -226,7 +227,7 @@ describe('optional authentication on a route that asks for scopes', () => {
         res.json({ ok: true });
       });
       const res = await request(application).get('/x').expect(401);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api"');
+      expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api"'));
       const jwt = mint(key2, { issuer: server.issuer, audience });
       await request(application).get('/x').set('Authorization', `Bearer ${jwt}`).expect(200, { ok: true });
     } finally {

@@ -8,11 +8,12 @@
 import type { FastifyContextConfig, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import {
-  authorizationValues,
   createVerifier,
   isTokenwardError,
+  nodeRequest,
   routePolicy,
   type AccessToken,
+  type DpopMode,
   type RoutePolicy,
   type RouteRequirement,
   type TokenwardError,
@@ -42,6 +43,8 @@ declare module 'fastify' {
     scopes?: readonly string[];
     /** At least one of these scopes (any-of). */
     anyScopes?: readonly string[];
+    /** DPoP on this route (RFC 9449): 'required' refuses Bearer tokens, 'disabled' the DPoP scheme. */
+    dpop?: DpopMode;
   }
 }
 
@@ -77,13 +80,19 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
   // The plugin's options are the most general level of every route's policy.
   const defaults: RouteRequirement = { public: protectAll ? undefined : true, optional: credentialsRequired === false ? true : undefined };
   const policyOf = (config: FastifyContextConfig = {}): RoutePolicy =>
-    (config as RouteConfig)[POLICY] ?? routePolicy(defaults, { public: config.public, optional: config.optional, scopes: config.scopes, anyScopes: config.anyScopes });
+    (config as RouteConfig)[POLICY] ??
+    routePolicy(defaults, { public: config.public, optional: config.optional, scopes: config.scopes, anyScopes: config.anyScopes, dpop: config.dpop });
 
   /** Core's decision on the request under `policy`, then on to the next hook or the rejection. */
   function run(policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     let outcome: ReturnType<Verifier['check']>;
     try {
-      outcome = verifier.check({ authorization: authorizationValues(request.raw), url: request.raw.url }, policy, request.auth);
+      // request.protocol and request.host honour the app's trustProxy: the public URL for DPoP's htu.
+      outcome = verifier.check(
+        nodeRequest(request.raw, request.raw.url, () => `${request.protocol}://${request.host}`),
+        policy,
+        request.auth,
+      );
     } catch (error) {
       reject(error, reply, done);
       return;

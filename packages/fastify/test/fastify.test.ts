@@ -11,6 +11,7 @@ import { mint } from '../../../test/support/tokens';
 import { rawRequest } from '../../../test/support/raw-http';
 import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
 import { bearer, get } from '../../../test/support/fetch';
+import { withDpop } from '../../../test/support/challenges';
 
 const audience = 'https://api.example.com';
 const jwks = serveOneKey('RS256', 'k1');
@@ -71,7 +72,7 @@ describe('rejections are answered with RFC 6750 status, challenge and JSON body'
     const base = await serve((app) => whoami(app));
     const res = await get(base, '/me');
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
     expect(res.header('cache-control')).toBe('no-store');
     expect(res.header('content-type')).toBe('application/json; charset=utf-8');
     expect(res.body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
@@ -81,14 +82,14 @@ describe('rejections are answered with RFC 6750 status, challenge and JSON body'
     const base = await serve((app) => whoami(app));
     const res = await get(base, '/me', { authorization: 'Basic dXNlcjpwYXNz' });
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
   });
 
   test('an invalid token: 401 invalid_token', async () => {
     const base = await serve((app) => whoami(app));
     const res = await get(base, '/me', bearer(token({ exp: 1000, iat: 900 })));
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api", error="invalid_token", error_description="Token expired"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api", error="invalid_token", error_description="Token expired"'));
     expect(res.body).toEqual({ error: 'invalid_token', error_description: 'Token expired' });
   });
 
@@ -125,13 +126,13 @@ describe('rejections are answered with RFC 6750 status, challenge and JSON body'
     expect(JSON.parse((await twice('/public')).body)).toEqual({ lines: 2 });
     const res = await twice('/me');
     expect(res.status).toBe(400);
-    expect(res.challenge).toBe('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"');
+    expect(res.challenge).toBe(withDpop('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"'));
     expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'More than one bearer token or method used' });
   });
 
   test('a custom realm is used in every challenge', async () => {
     const base = await serve((app) => whoami(app), { realm: 'messages' });
-    expect((await get(base, '/me')).header('www-authenticate')).toBe('Bearer realm="messages"');
+    expect((await get(base, '/me')).header('www-authenticate')).toBe(withDpop('Bearer realm="messages"', 'messages'));
   });
 
   test('a key source that is down at start: 503 with Retry-After and no challenge', async () => {
@@ -201,7 +202,7 @@ describe('route config', () => {
     const res = await get(base, '/both', bearer(token({ scope: 'read:messages' })));
     expect(res.status).toBe(403);
     expect(res.header('www-authenticate')).toBe(
-      'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"',
+      withDpop('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="read:messages write:messages"'),
     );
     expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'Token lacks the required scope' });
     expect((await get(base, '/both', bearer(token({ scope: 'write:messages read:messages' })))).body).toEqual({ user: 'user-42' });
@@ -240,7 +241,7 @@ describe('route config', () => {
     const base = await serve((app) => whoami(app, '/odd', { optional: true, scopes: ['read:messages'] }));
     const res = await get(base, '/odd');
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
     expect((await get(base, '/odd', bearer(token()))).body).toEqual({ user: 'user-42' });
   });
 
@@ -281,7 +282,7 @@ describe('app.requireScopes and app.requireAnyScope', () => {
     });
     const res = await get(base, '/x');
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
   });
 
   test('on a route the plugin skipped, the guard authenticates the request itself', async () => {
@@ -404,7 +405,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
     const base = await listen(app);
     const missing = await get(base, '/admin');
     expect(missing.status).toBe(401);
-    expect(missing.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(missing.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
     expect(missing.body).toEqual({ failure: 'credentials_missing', rfc6750: { error: 'unauthorized', error_description: 'Bearer access token required' } });
     const forbidden = await get(base, '/admin', bearer(token()));
     expect(forbidden.status).toBe(403);
@@ -435,7 +436,7 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
     expect((await get(base, '/child')).body).toMatchObject({ failure: 'credentials_missing' });
     const root = await get(base, '/root');
     expect(root.status).toBe(401);
-    expect(root.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(root.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
     expect(root.header('cache-control')).toBe('no-store');
     expect(root.body).toMatchObject({ statusCode: 401, message: 'Bearer access token required' });
   });

@@ -1,11 +1,12 @@
 /** Route metadata read by TokenwardGuard, and the `@Auth()` parameter decorator. */
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import type { AccessToken } from '@tokenward/core';
+import type { AccessToken, DpopMode } from '@tokenward/core';
 
 export const SCOPES_KEY = 'tokenward:scopes';
 export const ANY_SCOPE_KEY = 'tokenward:anyScopes';
 export const PUBLIC_KEY = 'tokenward:public';
 export const OPTIONAL_KEY = 'tokenward:optional';
+export const DPOP_KEY = 'tokenward:dpop';
 
 /** The token must carry every one of `scopes`. On a class and a handler, both sets apply. */
 export const Scopes = (...scopes: string[]) => SetMetadata(SCOPES_KEY, scopes);
@@ -25,6 +26,12 @@ export const Public = () => SetMetadata(PUBLIC_KEY, true);
  * that also declares scopes still refuses an anonymous request (401).
  */
 export const OptionalAuth = () => SetMetadata(OPTIONAL_KEY, true);
+
+/**
+ * DPoP (RFC 9449) on this handler or every handler of this class, the handler's winning:
+ * 'required' refuses Bearer tokens, 'disabled' the DPoP scheme. Unset: the verifier's mode.
+ */
+export const Dpop = (mode: DpopMode) => SetMetadata(DPOP_KEY, mode);
 
 /** The verified access token of the request (undefined on public or optional routes without one). */
 export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): AccessToken | undefined => {

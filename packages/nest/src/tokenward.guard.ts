@@ -8,8 +8,8 @@
 import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { authorizationValues, isTokenwardError, routePolicy, type AccessToken, type RoutePolicy, type RouteRequirement, type TokenwardError, type Verifier } from '@tokenward/core';
-import { ANY_SCOPE_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY } from './decorators.js';
+import { isTokenwardError, nodeRequest, routePolicy, type AccessToken, type DpopMode, type RoutePolicy, type RouteRequirement, type TokenwardError, type Verifier } from '@tokenward/core';
+import { ANY_SCOPE_KEY, DPOP_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY } from './decorators.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
 
 /** The request object the platform hands to guards: Express's request, or Fastify's wrapper. */
@@ -18,6 +18,9 @@ interface PlatformRequest {
   raw?: IncomingMessage;
   /** The request target before any rewriting (Express and Fastify both keep it). */
   originalUrl?: string;
+  /** Both platforms' requests, honouring their trust-proxy setting: the public URL for DPoP's htu. */
+  protocol?: string;
+  host?: string;
   /** Where `@Auth()` finds the token; null on public routes and optional ones without credentials. */
   auth?: AccessToken | null;
 }
@@ -47,7 +50,10 @@ export class TokenwardGuard implements CanActivate {
     const raw = request.raw ?? (request as unknown as IncomingMessage);
     try {
       // check() rather than authenticate(): no promise when no I/O is needed (cache hits, no credentials).
-      const outcome = this.verifier.check({ authorization: authorizationValues(raw), url: request.originalUrl ?? raw.url }, policy);
+      const outcome = this.verifier.check(
+        nodeRequest(raw, request.originalUrl ?? raw.url, () => (request.host === undefined ? undefined : `${request.protocol}://${request.host}`)),
+        policy,
+      );
       request.auth = (outcome instanceof Promise ? await outcome : outcome) ?? null;
       return true;
     } catch (error) {
@@ -72,6 +78,7 @@ export class TokenwardGuard implements CanActivate {
       optional: this.reflector.get<boolean | undefined>(OPTIONAL_KEY, target),
       scopes: this.reflector.get<string[] | undefined>(SCOPES_KEY, target),
       anyScopes: this.reflector.get<string[] | undefined>(ANY_SCOPE_KEY, target),
+      dpop: this.reflector.get<DpopMode | undefined>(DPOP_KEY, target),
     };
   }
 

@@ -10,6 +10,7 @@ import { AnyScope, Auth, OptionalAuth, Public, Scopes, TokenwardGuard, Tokenward
 import { serveOneKey } from '../../../test/support/jwks-server';
 import { mint, now } from '../../../test/support/tokens';
 import { bearer, closeAll, get, platforms, start, type Platform } from './support';
+import { withDpop } from '../../../test/support/challenges';
 
 const audience = 'https://api.example.com';
 const jwks = serveOneKey('ES256', 'k1');
@@ -138,7 +139,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
       expect(await get(base, '/open')).toMatchObject({ status: 200, body: { ok: true } });
       const denied = await get(base, '/reports');
       expect(denied.status).toBe(401);
-      expect(denied.header('www-authenticate')).toBe('Bearer realm="api"');
+      expect(denied.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
       expect(await get(base, '/reports', bearer(token('reports')))).toMatchObject({ status: 200, body: { user: 'user-42' } });
     });
 
@@ -205,7 +206,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
       const { base } = await globalApp();
       const res = await get(base, '/api/me');
       expect(res.status).toBe(401);
-      expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+      expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
       expect(await get(base, '/api/me', bearer(token('')))).toMatchObject({ status: 200, body: { user: 'user-42' } });
     });
 
@@ -253,7 +254,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
       const { base } = await optionalApp();
       const res = await get(base, '/api/optional', bearer(token('', { exp: now() - 3600, iat: now() - 3700 })));
       expect(res.status).toBe(401);
-      expect(res.header('www-authenticate')).toBe('Bearer realm="api", error="invalid_token", error_description="Token expired"');
+      expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api", error="invalid_token", error_description="Token expired"'));
     });
 
     test('on a controller it applies to every handler', async () => {
@@ -266,7 +267,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
       const { base } = await optionalApp();
       const anonymous = await get(base, '/api/optional-admin');
       expect(anonymous.status).toBe(401);
-      expect(anonymous.header('www-authenticate')).toBe('Bearer realm="api"');
+      expect(anonymous.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
       expect((await get(base, '/api/optional-admin', bearer(token('read')))).status).toBe(403);
       expect(await get(base, '/api/optional-admin', bearer(token('admin')))).toMatchObject({ status: 200, body: { user: 'user-42' } });
     });

@@ -6,6 +6,7 @@
  * Needs `pnpm build` (or build-package.mjs in packages/core and packages/nest) first.
  */
 import { builtPackages } from '../../../test/support/built';
+import { withDpop } from '../../../test/support/challenges';
 
 const built = builtPackages(['core', 'nest']);
 
@@ -82,8 +83,8 @@ describe('the built @tokenward/nest', () => {
     const [answers, lifetime] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(answers).toEqual({
       user: 'user-42',
-      denied: [401, 'Bearer realm="api"', { error: 'unauthorized', error_description: 'Bearer access token required' }],
-      forbidden: [403, 'Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="admin"'],
+      denied: [401, withDpop('Bearer realm="api"'), { error: 'unauthorized', error_description: 'Bearer access token required' }],
+      forbidden: [403, withDpop('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="admin"')],
       health: 200,
       exports: exported.map(() => 'function'),
     });

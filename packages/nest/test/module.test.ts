@@ -10,6 +10,7 @@ import { createVerifier, TOKENWARD_VERIFIER, TokenwardGuard, TokenwardModule, ty
 import { serveOneKey } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
 import { bearer, closeAll, get, start } from './support';
+import { withDpop } from '../../../test/support/challenges';
 
 const audience = 'https://api.example.com';
 const jwks = serveOneKey('ES256', 'k1');
@@ -54,7 +55,7 @@ describe('TokenwardModule.forRoot', () => {
   test('takes verifier options and provides the verifier under TOKENWARD_VERIFIER', async () => {
     const { app, base } = await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience, realm: 'reports' })], controllers: [MeController] });
     expect(await get(base, '/me', bearer(token()))).toMatchObject({ status: 200, body: { realm: 'reports' } });
-    expect((await get(base, '/me')).header('www-authenticate')).toBe('Bearer realm="reports"');
+    expect((await get(base, '/me')).header('www-authenticate')).toBe(withDpop('Bearer realm="reports"', 'reports'));
     expect(app.get<Verifier>(TOKENWARD_VERIFIER).realm).toBe('reports');
   });
 
@@ -103,7 +104,7 @@ describe('TokenwardModule.forRootAsync', () => {
     });
     const { app, base } = await start({ imports: [tokenward], controllers: [MeController] });
     expect(await get(base, '/me', bearer(token()))).toMatchObject({ status: 200, body: { realm: 'settings' } });
-    expect((await get(base, '/me')).header('www-authenticate')).toBe('Bearer realm="settings"');
+    expect((await get(base, '/me')).header('www-authenticate')).toBe(withDpop('Bearer realm="settings"', 'settings'));
     expect(app.get<Verifier>(TOKENWARD_VERIFIER).realm).toBe('settings');
   });
 

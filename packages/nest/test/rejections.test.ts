@@ -7,12 +7,13 @@
 import 'reflect-metadata';
 import { Catch, Controller, Get, HttpException, Module, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, HttpAdapterHost } from '@nestjs/core';
-import { Auth, isTokenwardError, Scopes, TokenwardError, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
+import { Auth, isTokenwardError, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
 import { serveOneKey, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { comparable, rejectionCases, startExpressReference, type ReferenceApp } from '../../../test/support/express-reference';
 import { rawRequest } from '../../../test/support/raw-http';
 import { mint } from '../../../test/support/tokens';
 import { bearer, closeAll, get, platforms, start, type Platform } from './support';
+import { expectedError, withDpop } from '../../../test/support/challenges';
 
 const audience = 'https://api.example.com';
 const jwks = serveOneKey('RS256', 'k1');
@@ -73,7 +74,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
     const { base } = await api();
     const res = await get(base, '/me');
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
     expect(res.header('cache-control')).toBe('no-store');
     expect(res.header('content-type')).toBe('application/json; charset=utf-8');
     expect(res.body).toEqual({ error: 'unauthorized', error_description: 'Bearer access token required' });
@@ -83,14 +84,14 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
     const { base } = await api();
     const res = await get(base, '/me', { authorization: 'Basic dXNlcjpwYXNz' });
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api"'));
   });
 
   test('an invalid token: 401 invalid_token naming the reason in the challenge', async () => {
     const { base } = await api();
     const res = await get(base, '/me', bearer(token({ exp: 1000, iat: 900 })));
     expect(res.status).toBe(401);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api", error="invalid_token", error_description="Token expired"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api", error="invalid_token", error_description="Token expired"'));
     expect(res.header('cache-control')).toBe('no-store');
     expect(res.body).toEqual({ error: 'invalid_token', error_description: 'Token expired' });
   });
@@ -109,7 +110,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
     const { base } = await api();
     const res = await get(base, '/admin', bearer(token({ scope: 'read' })));
     expect(res.status).toBe(403);
-    expect(res.header('www-authenticate')).toBe('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="admin"');
+    expect(res.header('www-authenticate')).toBe(withDpop('Bearer realm="api", error="insufficient_scope", error_description="Token lacks the required scope", scope="admin"'));
     expect(res.header('cache-control')).toBe('no-store');
     expect(res.body).toEqual({ error: 'insufficient_scope', error_description: 'Token lacks the required scope' });
   });
@@ -121,7 +122,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
       ['Authorization', `Bearer ${token()}`],
     ]);
     expect(res.status).toBe(400);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"');
+    expect(res.headers['www-authenticate']).toBe(withDpop('Bearer realm="api", error="invalid_request", error_description="More than one bearer token or method used"'));
     expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'More than one bearer token or method used' });
   });
 
@@ -148,7 +149,7 @@ describe.each(platforms)('on the %s platform', (platform: Platform) => {
     const res = await get(base, '/admin', bearer(token({ scope: 'read' })));
     expect(res.status).toBe(403);
     expect(res.body).toEqual({ failed: 'insufficient_scope' });
-    expect(res.header('www-authenticate')).toBe(new TokenwardError('insufficient_scope', { realm: 'api', scope: 'admin' }).wwwAuthenticate);
+    expect(res.header('www-authenticate')).toBe(expectedError('insufficient_scope', { scope: 'admin' }).wwwAuthenticate);
   });
 });
 
