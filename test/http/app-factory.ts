@@ -19,9 +19,15 @@
  *   GET /open/optional    public at one level, optional more specific    200 { user: subject | null }
  *   GET /scoped/health    all of: admin, then public more specific       200 { ok: true }
  *
+ * Sender-constrained tokens (RFC 9449, RFC 8705):
+ *
+ *   GET /binding          any valid token                                200 { binding: token.binding | null }
+ *   GET /dpop-only        DPoP required (Bearer refused)                 200 { user: subject }
+ *
  * Rejections are whatever the adapter produces by default; the suite asserts they are identical.
  */
 import type { Server } from 'node:http';
+import type { ServerOptions } from 'node:https';
 import type { VerifierOptions } from '@tokenward/core';
 
 export interface SuiteApp {
@@ -31,7 +37,15 @@ export interface SuiteApp {
   close(): Promise<void>;
 }
 
-export type CreateSuiteApp = (options: VerifierOptions) => Promise<SuiteApp>;
+/** How the app itself is set up. */
+export interface AppSettings {
+  /** The framework's own trust-proxy setting (Express `trust proxy`, Fastify `trustProxy`). */
+  trustProxy?: boolean;
+  /** Serve over TLS with these node:https options (key, cert, ca, requestCert...); baseUrl is then https. */
+  https?: ServerOptions;
+}
+
+export type CreateSuiteApp = (options: VerifierOptions, settings?: AppSettings) => Promise<SuiteApp>;
 
 /** Every adapter, one app file each in ./apps; the HTTP suites run against all of them. */
 export const ADAPTERS = ['express', 'fastify', 'nest-express', 'nest-fastify'] as const;

@@ -3,13 +3,14 @@
  * Nest on Fastify). Each case asserts status, WWW-Authenticate (or Retry-After) and body, and the
  * last block checks that all four adapters answered every case, byte-for-byte alike.
  */
-import { RevocationList, TokenwardError, type Reason } from '@tokenward/core';
+import { RevocationList, TokenwardError, type Challenges, type Reason, type Scheme } from '@tokenward/core';
 import { ADAPTERS, loadApp, type SuiteApp } from './app-factory';
 import { makeKey, type TestKey } from '../support/keys';
 import { serveKeys, startJwksServer, type JwksServer } from '../support/jwks-server';
 import { json, mint, now, signInput } from '../support/tokens';
 import { rawRequest, type RawResponse } from '../support/raw-http';
-import { expectedError } from '../support/challenges';
+import { DPOP_ONLY, expectedError } from '../support/challenges';
+import { dpopClient, proof, type DpopClient, type ProofOptions } from '../support/dpop';
 
 const audience = 'https://api.example.com';
 
@@ -27,7 +28,22 @@ afterAll(() => down.close());
 
 const issuance = () => ({ issuer: jwks.server.issuer, audience });
 const token = (claims: Record<string, unknown> = {}, key: TestKey = rs, header: Record<string, unknown> = {}) => mint(key, issuance(), { claims, header });
-const bearer = (value: string): Array<[string, string]> => [['Authorization', `Bearer ${value}`]];
+const bearer = (value: string): Headers => [['Authorization', `Bearer ${value}`]];
+
+// DPoP clients (RFC 9449): `client` is the one the bound tokens name, `other` another.
+let client: DpopClient;
+let other: DpopClient;
+beforeAll(async () => {
+  client = await dpopClient('ES256');
+  other = await dpopClient('EdDSA');
+});
+/** A token bound to `client`'s DPoP key. */
+const boundToken = (claims: Record<string, unknown> = {}) => token({ cnf: { jkt: client.jkt }, ...claims });
+/** `DPoP <token>` and a proof for GET base+path (or as `options` say). */
+async function dpop(base: string, path: string, jwt: string, options: Partial<ProofOptions> & { by?: DpopClient; scheme?: string } = {}): Promise<Headers> {
+  const value = await proof(options.by ?? client, { method: 'GET', url: `${base}${path}`, accessToken: jwt, ...options });
+  return [['Authorization', `${options.scheme ?? 'DPoP'} ${jwt}`], ['DPoP', value]];
+}
 
 /** A hand-built token: header and claims as given, signature from `sign` (default: none). */
 function forged(header: Record<string, unknown>, claims: Record<string, unknown>, signature = ''): string {
@@ -35,14 +51,20 @@ function forged(header: Record<string, unknown>, claims: Record<string, unknown>
 }
 const validClaims = () => ({ iss: jwks.server.issuer, aud: audience, sub: 'user-42', iat: now(), exp: now() + 300, scope: 'read:messages' });
 
+type Headers = Array<[string, string]>;
+
 interface Case {
   name: string;
   path: string;
-  headers: () => Array<[string, string]>;
+  /** The request headers; `base` is the app's `http://127.0.0.1:PORT` (a DPoP proof's htu names it). */
+  headers: (base: string) => Headers | Promise<Headers>;
   status: number;
   /** A reason: the rejection must be exactly that error's challenge and body. */
   reason?: Reason;
   scope?: string;
+  /** The scheme whose challenge carries the error (default Bearer), and the challenges sent. */
+  scheme?: Scheme;
+  challenges?: Challenges;
   body?: unknown;
 }
 
@@ -142,6 +164,48 @@ const cases: Case[] = [
   { name: 'public under a scoped level lifts its scopes: no token needed', path: '/scoped/health', headers: () => [], status: 200, body: { ok: true } },
   { name: 'public under a scoped level ignores a broken token', path: '/scoped/health', headers: () => bearer('x.y.z'), status: 200, body: { ok: true } },
   { name: 'scopes from a permissions array count', path: '/admin', headers: () => bearer(token({ scope: undefined, permissions: ['admin'] })), status: 200, body: { user: 'user-42' } },
+
+  // Sender-constrained tokens: DPoP (RFC 9449).
+  { name: 'a DPoP-bound token with its proof reaches a protected route', path: '/me', headers: (base) => dpop(base, '/me', boundToken()), status: 200, body: { user: 'user-42', scopes: ['read:messages'] } },
+  { name: 'the token says how it is bound', path: '/binding', headers: (base) => dpop(base, '/binding', boundToken()), status: 200, body: { binding: { jkt: 'JKT' } } },
+  { name: 'a bearer token says it is not bound', path: '/binding', headers: () => bearer(token()), status: 200, body: { binding: null } },
+  { name: 'the DPoP scheme is case-insensitive', path: '/messages', headers: (base) => dpop(base, '/messages', boundToken(), { scheme: 'dpop' }), status: 200, body: { user: 'user-42' } },
+  { name: 'the proof ignores the query string', path: '/messages?page=2', headers: (base) => dpop(base, '/messages', boundToken()), status: 200, body: { user: 'user-42' } },
+  { name: 'a DPoP-bound token presented as Bearer is refused', path: '/me', headers: () => bearer(boundToken()), status: 401, reason: 'dpop_bound_as_bearer' },
+  { name: 'an unbound token with the DPoP scheme is refused', path: '/me', headers: (base) => dpop(base, '/me', token()), status: 401, reason: 'token_not_dpop_bound', scheme: 'DPoP' },
+  { name: 'a cnf with nothing we verify is refused', path: '/me', headers: () => bearer(token({ cnf: { jwk: { kty: 'EC' } } })), status: 401, reason: 'cnf_unsupported' },
+  { name: 'the DPoP scheme without a proof is refused', path: '/me', headers: () => [['Authorization', `DPoP ${boundToken()}`]], status: 401, reason: 'dpop_proof_missing', scheme: 'DPoP' },
+  {
+    name: 'two DPoP headers are refused',
+    path: '/me',
+    headers: async (base) => {
+      const jwt = boundToken();
+      const [first, second] = [await dpop(base, '/me', jwt), await dpop(base, '/me', jwt)];
+      return [...first, second[1] as [string, string]];
+    },
+    status: 401,
+    reason: 'dpop_proof_multiple',
+    scheme: 'DPoP',
+  },
+  { name: 'a proof for another method is refused', path: '/me', headers: (base) => dpop(base, '/me', boundToken(), { method: 'POST' }), status: 401, reason: 'dpop_htm_mismatch', scheme: 'DPoP' },
+  { name: 'a proof for another path is refused', path: '/me', headers: (base) => dpop(base, '/admin', boundToken()), status: 401, reason: 'dpop_htu_mismatch', scheme: 'DPoP' },
+  {
+    name: 'X-Forwarded-Host and -Proto are not believed by default',
+    path: '/me',
+    headers: async (base) => [...(await dpop('https://public.example.com', '/me', boundToken())), ['X-Forwarded-Host', 'public.example.com'], ['X-Forwarded-Proto', 'https']],
+    status: 401,
+    reason: 'dpop_htu_mismatch',
+    scheme: 'DPoP',
+  },
+  { name: 'a proof for another token is refused', path: '/me', headers: async (base) => [(await dpop(base, '/me', boundToken()))[0] as [string, string], (await dpop(base, '/me', boundToken()))[1] as [string, string]], status: 401, reason: 'dpop_ath_mismatch', scheme: 'DPoP' },
+  { name: 'a proof by another key is refused', path: '/me', headers: (base) => dpop(base, '/me', boundToken(), { by: other }), status: 401, reason: 'dpop_key_mismatch', scheme: 'DPoP' },
+  { name: 'a stale proof is refused', path: '/me', headers: (base) => dpop(base, '/me', boundToken(), { iat: now() - 400 }), status: 401, reason: 'dpop_iat_invalid', scheme: 'DPoP' },
+  { name: 'a Bearer token with a DPoP proof is a bad request', path: '/me', headers: (base) => dpop(base, '/me', token(), { scheme: 'Bearer' }), status: 400, reason: 'dpop_proof_with_bearer' },
+  { name: 'a DPoP-bound token without the scope is a 403 on the DPoP challenge', path: '/admin', headers: (base) => dpop(base, '/admin', boundToken()), status: 403, reason: 'insufficient_scope', scope: 'admin', scheme: 'DPoP' },
+  { name: 'an optional route sees a DPoP-bound token', path: '/optional', headers: (base) => dpop(base, '/optional', boundToken()), status: 200, body: { user: 'user-42' } },
+  { name: 'a DPoP route refuses a Bearer token', path: '/dpop-only', headers: () => bearer(token()), status: 401, reason: 'dpop_required', challenges: DPOP_ONLY },
+  { name: 'a DPoP route without credentials challenges DPoP only', path: '/dpop-only', headers: () => [], status: 401, reason: 'credentials_missing', challenges: DPOP_ONLY },
+  { name: 'a DPoP route accepts a DPoP-bound token with its proof', path: '/dpop-only', headers: (base) => dpop(base, '/dpop-only', boundToken()), status: 200, body: { user: 'user-42' } },
 ];
 
 /** What a rejection with `reason` must look like on the wire. */
@@ -155,7 +219,7 @@ function expectRejection(res: RawResponse | Response, reason: Reason, scope?: st
 
 async function send(app: SuiteApp, c: Case): Promise<{ status: number; headers: Record<string, string | undefined>; body: unknown }> {
   const path = c.path.replace('TOKEN', token());
-  const res = await rawRequest(app.baseUrl, path, c.headers());
+  const res = await rawRequest(app.baseUrl, path, await c.headers(app.baseUrl));
   let body: unknown = res.body;
   try {
     body = JSON.parse(res.body);
@@ -190,13 +254,13 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const res = await send(app, c);
     expect(res.status).toBe(c.status);
     if (c.reason !== undefined) {
-      const expected = expectedError(c.reason, { scope: c.scope });
+      const expected = expectedError(c.reason, { scope: c.scope, scheme: c.scheme, challenges: c.challenges });
       expect(res.headers['www-authenticate']).toBe(expected.wwwAuthenticate);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual(expected.body);
     } else {
       expect(res.headers['www-authenticate']).toBeUndefined();
-      expect(res.body).toEqual(c.body);
+      expect(res.body).toEqual(JSON.parse(JSON.stringify(c.body ?? null).replace('"JKT"', JSON.stringify(client.jkt))));
     }
     seen.set(c.name, { status: res.status, challenge: res.headers['www-authenticate'], body: res.body });
   });
@@ -221,6 +285,32 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const res = await rawRequest(app.baseUrl, '/me', bearer(before));
     expect(res.status).toBe(401);
     expectRejection(res, 'token_revoked');
+  });
+
+  test('a DPoP proof is accepted once: replayed, it is refused', async () => {
+    const headers = await dpop(app.baseUrl, '/me', boundToken());
+    expect((await rawRequest(app.baseUrl, '/me', headers)).status).toBe(200);
+    const replayed = await rawRequest(app.baseUrl, '/me', headers);
+    expect(replayed.status).toBe(401);
+    expect(replayed.headers['www-authenticate']).toBe(expectedError('dpop_replayed').wwwAuthenticate);
+  });
+
+  test('behind a proxy the app trusts, the forwarded origin is the htu; publicOrigin wins over it', async () => {
+    const createApp = await loadApp(adapter);
+    const proxied = await createApp({ issuer: jwks.server.issuer, audience }, { trustProxy: true });
+    const pinned = await createApp({ issuer: jwks.server.issuer, audience, publicOrigin: 'https://api.example.com' }, { trustProxy: true });
+    try {
+      const forwarded: Headers = [['X-Forwarded-Host', 'public.example.com'], ['X-Forwarded-Proto', 'https']];
+      const viaProxy = [...(await dpop('https://public.example.com', '/me', boundToken())), ...forwarded];
+      expect((await rawRequest(proxied.baseUrl, '/me', viaProxy)).status).toBe(200);
+      // The request's own origin is not what the client used any more.
+      expect((await rawRequest(proxied.baseUrl, '/me', [...(await dpop(proxied.baseUrl, '/me', boundToken())), ...forwarded])).status).toBe(401);
+      expect((await rawRequest(pinned.baseUrl, '/me', [...(await dpop('https://public.example.com', '/me', boundToken())), ...forwarded])).status).toBe(401);
+      expect((await rawRequest(pinned.baseUrl, '/me', [...(await dpop('https://api.example.com', '/me', boundToken())), ...forwarded])).status).toBe(200);
+    } finally {
+      await proxied.close();
+      await pinned.close();
+    }
   });
 
   test('a key source that is down yields 503 with Retry-After, never 500', async () => {

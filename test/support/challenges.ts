@@ -3,17 +3,19 @@
  * (RFC 9449 §7.2), so every WWW-Authenticate carries both, the error on the challenge of the
  * scheme it concerns.
  */
-import { DEFAULT_ALGORITHMS, TokenwardError, type Reason, type Scheme } from '@tokenward/core';
+import { DEFAULT_ALGORITHMS, TokenwardError, type Challenges, type Reason, type Scheme } from '@tokenward/core';
 
 export const DPOP_ALGS = DEFAULT_ALGORITHMS.join(' ');
-export const BOTH = Object.freeze({ bearer: true, dpopAlgs: DPOP_ALGS });
+export const BOTH: Challenges = Object.freeze({ bearer: true, dpopAlgs: DPOP_ALGS });
+/** A route that requires DPoP. */
+export const DPOP_ONLY: Challenges = Object.freeze({ bearer: false, dpopAlgs: DPOP_ALGS });
 
 /** `bearer` (a Bearer challenge as a string) followed by the bare DPoP challenge of a default verifier. */
 export function withDpop(bearer: string, realm = 'api'): string {
   return `${bearer}, DPoP realm="${realm.replace(/[\\"]/g, '\\$&')}", algs="${DPOP_ALGS}"`;
 }
 
-/** The rejection a default verifier makes for `reason`, with credentials of `scheme` (default Bearer). */
-export function expectedError(reason: Reason, options: { scope?: string; realm?: string; scheme?: Scheme } = {}): TokenwardError {
-  return new TokenwardError(reason, { realm: options.realm ?? 'api', scope: options.scope, challenges: BOTH, scheme: options.scheme ?? 'Bearer' });
+/** The rejection a default verifier makes for `reason`, with credentials of `scheme` (default: Bearer, for errors that have a code). */
+export function expectedError(reason: Reason, options: { scope?: string; realm?: string; scheme?: Scheme; challenges?: Challenges } = {}): TokenwardError {
+  return new TokenwardError(reason, { realm: options.realm ?? 'api', scope: options.scope, challenges: options.challenges ?? BOTH, scheme: options.scheme });
 }

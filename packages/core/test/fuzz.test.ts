@@ -5,11 +5,13 @@
  *
  * Properties: whatever the input, verify either returns a token that satisfies every rule or
  * throws a TokenwardError with a known reason; never another exception, never a hang. A bit flip
- * anywhere in a valid token is refused.
+ * anywhere in a valid token is refused. The same for DPoP proofs with a bound token.
  */
+import { KeyObject, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { createVerifier, isTokenwardError, reasons, type AccessToken, type Verifier } from '@tokenward/core';
 import { serveKeys, startJwksServer } from '../../../test/support/jwks-server';
+import { ath, dpopClient, proof, type DpopClient } from '../../../test/support/dpop';
 import { json, mint, now, signInput } from '../../../test/support/tokens';
 
 const seed = Number(process.env.FUZZ_SEED ?? 20261122);
@@ -176,6 +178,75 @@ describe('arbitrary JWKS bodies', () => {
         }
       }),
       { numRuns: Math.max(20, Math.floor(numRuns / 4)) },
+    );
+  });
+});
+
+describe('DPoP proofs (RFC 9449), arbitrary and mutated', () => {
+  const origin = 'https://api.example.com';
+  let client: DpopClient;
+  let bound: string;
+  let dpopVerifier: Verifier;
+  beforeAll(async () => {
+    client = await dpopClient('ES256');
+    bound = mint(rs, { issuer: jwks.server.issuer, audience }, { claims: { cnf: { jkt: client.jkt } } });
+    // Signatures inline, so that a run's timing bound measures the parser, not the thread pool.
+    dpopVerifier = createVerifier({ issuer: jwks.server.issuer, audience, signatureWork: 'inline' });
+  });
+  const request = (dpop: string | string[] | undefined, authorization = `DPoP ${bound}`) => ({ authorization, dpop, method: 'GET', url: '/r', origin });
+
+  test('arbitrary DPoP header values with a bound token are refused with a reason, never another error', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ maxLength: 400 }), fc.array(fc.string({ maxLength: 100 }), { maxLength: 3 }), b64url.map((s) => `${s}.${s}.${s}`)), async (dpop) => {
+        expect(await outcome(async () => dpopVerifier.check(request(dpop)))).toBe('rejected');
+      }),
+    );
+  });
+
+  test('arbitrary proof headers and claims, correctly signed, are accepted only when every check holds', async () => {
+    const mostly = <T, U>(valid: fc.Arbitrary<T>, junk: fc.Arbitrary<U>) => fc.oneof({ arbitrary: valid, weight: 5 }, { arbitrary: junk, weight: 1 });
+    const header = fc.record({
+      typ: mostly(fc.constantFrom('dpop+jwt', 'application/dpop+jwt'), fc.oneof(fc.constantFrom('jwt', 'at+jwt'), fc.jsonValue())),
+      jwk: mostly(fc.constant('MATCHING'), fc.oneof(fc.constant({ ...rs.jwk, d: 'x' }), fc.constant(rs.jwk), fc.jsonValue())),
+      crit: fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: fc.array(fc.string()), weight: 1 }),
+    });
+    const claims = fc.record({
+      jti: mostly(fc.uuid(), fc.jsonValue()),
+      htm: mostly(fc.constant('GET'), fc.oneof(fc.constantFrom('POST', 'get'), fc.jsonValue())),
+      htu: mostly(fc.constantFrom(`${origin}/r`, `${origin}/r?x=1`, 'HTTPS://API.EXAMPLE.COM:443/r'), fc.oneof(fc.webUrl(), fc.jsonValue())),
+      iat: mostly(fc.integer({ min: -290, max: 25 }).map((d) => now() + d), fc.oneof(fc.integer({ min: -100000, max: 100000 }).map((d) => now() + d), fc.jsonValue())),
+      ath: mostly(fc.constant('MATCHING'), fc.oneof(fc.string(), fc.jsonValue())),
+    });
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(header, claims, async (h, c) => {
+        const protectedHeader = Object.fromEntries(Object.entries({ ...h, alg: 'ES256', jwk: h.jwk === 'MATCHING' ? client.jwk : h.jwk }).filter(([, v]) => v !== undefined));
+        const payload = { ...c, ath: c.ath === 'MATCHING' ? ath(bound) : c.ath };
+        const input = `${json(protectedHeader)}.${json(payload)}`;
+        const signature = sign('sha256', Buffer.from(input), { key: KeyObject.from(client.privateKey), dsaEncoding: 'ieee-p1363' }).toString('base64url');
+        const result = await outcome(async () => dpopVerifier.check(request(`${input}.${signature}`)));
+        if (result !== 'rejected') {
+          accepted++;
+          // Checked independently of the verifier's code: every RFC 9449 §4.3 check held.
+          const t = now();
+          expect(typeof h.typ === 'string' && /^(application\/)?dpop\+jwt$/i.test(h.typ)).toBe(true);
+          expect(h.jwk === 'MATCHING' && h.crit === undefined && c.htm === 'GET' && typeof c.jti === 'string').toBe(true);
+          expect(typeof c.iat === 'number' && c.iat >= t - 301 && c.iat <= t + 31).toBe(true);
+          expect(c.ath).toBe('MATCHING');
+          expect(new URL(c.htu as string).pathname).toBe('/r');
+        }
+      }),
+    );
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  test('a valid proof with one bit flipped is refused wherever the bit is', async () => {
+    const valid = await proof(client, { method: 'GET', url: `${origin}/r`, accessToken: bound });
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: valid.length - 1 }), fc.nat({ max: 6 }), async (index, bit) => {
+        const altered = valid.slice(0, index) + String.fromCharCode(valid.charCodeAt(index) ^ (1 << bit)) + valid.slice(index + 1);
+        expect(await outcome(async () => dpopVerifier.check(request(altered)))).toBe('rejected');
+      }),
     );
   });
 });

@@ -11,6 +11,7 @@ import {
   nodeRequest,
   routePolicy,
   type AccessToken,
+  type DpopMode,
   type RoutePolicy,
   type RouteRequirement,
   type ScopeRequirement,
@@ -41,6 +42,15 @@ export interface ExpressAdapterOptions extends ScopeRequirement {
 
 export type TokenwardOptions = VerifierOptions & ExpressAdapterOptions;
 
+/**
+ * The second argument of `tokenward()`: the adapter options, and the DPoP mode of the routes
+ * behind this middleware (RFC 9449: 'required' refuses Bearer tokens, 'disabled' the DPoP
+ * scheme). In the first argument `dpop` configures the verifier's DPoP instead.
+ */
+export interface ExpressRouteOptions extends ExpressAdapterOptions {
+  dpop?: DpopMode;
+}
+
 // What requireScopes() needs from the tokenward() in front of it: the verifier, so that it reports
 // with the same realm and events, and where rejections go. One object per middleware, attached to
 // each request as a single property: each property added to an Express 5 request is costly
@@ -53,10 +63,10 @@ interface Context {
 type RequestWithContext = Request & { [CONTEXT]?: Context };
 
 /** The authentication middleware, from verifier options or an existing verifier. */
-export function tokenward(options: TokenwardOptions | Verifier, adapter: ExpressAdapterOptions = {}): RequestHandler {
+export function tokenward(options: TokenwardOptions | Verifier, adapter: ExpressRouteOptions = {}): RequestHandler {
   const verifier = isVerifier(options) ? options : createVerifier(options);
-  const settings: ExpressAdapterOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options), ...adapter };
-  const policy = routePolicy({ credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes });
+  const settings: ExpressRouteOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options), ...adapter };
+  const policy = routePolicy({ credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes, dpop: settings.dpop });
   const context: Context = Object.freeze({ verifier, passErrors: settings.passErrorsToNext === true });
 
   return function tokenwardMiddleware(req: Request, res: Response, next: NextFunction): void {

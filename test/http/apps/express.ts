@@ -1,13 +1,16 @@
 /** The shared suite's routes on Express with @tokenward/express (see ../app-factory.ts). */
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { requireAnyScope, requireScopes, tokenward } from '@tokenward/express';
 import { createVerifier } from '@tokenward/core';
 import type { CreateSuiteApp } from '../app-factory';
 
-export const createApp: CreateSuiteApp = async (options) => {
+export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   const verifier = createVerifier(options);
   const app = express();
+  if (settings.trustProxy === true) app.set('trust proxy', true);
   app.get('/public', (_req, res) => {
     res.json({ ok: true });
   });
@@ -23,6 +26,9 @@ export const createApp: CreateSuiteApp = async (options) => {
   });
   app.get('/scoped/health', (_req, res) => {
     res.json({ ok: true });
+  });
+  app.get('/dpop-only', tokenward(verifier, { dpop: 'required' }), (req, res) => {
+    res.json({ user: req.auth?.subject });
   });
   app.use(tokenward(verifier));
   app.get('/me', (req, res) => {
@@ -46,10 +52,14 @@ export const createApp: CreateSuiteApp = async (options) => {
   app.get('/open/guarded', requireScopes('read:messages'), (req, res) => {
     res.json({ user: req.auth?.subject });
   });
-  const server = app.listen(0, '127.0.0.1');
+  app.get('/binding', (req, res) => {
+    res.json({ binding: req.auth?.binding ?? null });
+  });
+  const server = settings.https === undefined ? createServer(app) : createHttpsServer(settings.https, app);
+  server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    baseUrl: `${settings.https === undefined ? 'http' : 'https'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -3,12 +3,13 @@
  * are used: route `config` and the requireScopes/requireAnyScope onRequest hooks. A route has one
  * level of config, so where the contract combines levels the nearest single declaration stands in.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import tokenward from '@tokenward/fastify';
 import type { CreateSuiteApp } from '../app-factory';
 
-export const createApp: CreateSuiteApp = async (options) => {
-  const app = Fastify();
+export const createApp: CreateSuiteApp = async (options, settings = {}) => {
+  // One type for both: the routes below do not depend on the server being http or https.
+  const app = (settings.https === undefined ? Fastify({ trustProxy: settings.trustProxy === true }) : Fastify({ trustProxy: settings.trustProxy === true, https: settings.https })) as FastifyInstance;
   await app.register(tokenward, options);
   app.get('/public', { config: { public: true } }, async () => ({ ok: true }));
   app.get('/optional', { config: { optional: true } }, async (req) => ({ user: req.auth?.subject ?? null }));
@@ -22,6 +23,8 @@ export const createApp: CreateSuiteApp = async (options) => {
   app.get('/open/guarded', { config: { public: true }, onRequest: app.requireScopes('read:messages') }, async (req) => ({ user: req.auth?.subject }));
   app.get('/open/optional', { config: { optional: true } }, async (req) => ({ user: req.auth?.subject ?? null }));
   app.get('/scoped/health', { config: { public: true } }, async () => ({ ok: true }));
+  app.get('/binding', async (req) => ({ binding: req.auth?.binding ?? null }));
+  app.get('/dpop-only', { config: { dpop: 'required' } }, async (req) => ({ user: req.auth?.subject }));
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   return { baseUrl, server: app.server, close: () => app.close() };
 };

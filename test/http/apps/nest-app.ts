@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AnyScope, Auth, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
+import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
 import type { VerifierOptions } from '@tokenward/core';
 import type { AddressInfo } from 'node:net';
 import type { SuiteApp } from '../app-factory';
@@ -57,6 +57,17 @@ class SuiteController {
     return { user: auth.subject };
   }
 
+  @Get('binding')
+  binding(@Auth() auth: AccessToken) {
+    return { binding: auth.binding ?? null };
+  }
+
+  @Get('dpop-only')
+  @Dpop('required')
+  dpopOnly(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
   @Get('public-admin')
   @Public()
   @Scopes('admin')
@@ -103,11 +114,11 @@ export function suiteModule(options: VerifierOptions): new () => unknown {
   return SuiteModule;
 }
 
-export async function listen(app: INestApplication): Promise<SuiteApp> {
+export async function listen(app: INestApplication, tls = false): Promise<SuiteApp> {
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer();
   return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     server,
     close: () => app.close(),
   };

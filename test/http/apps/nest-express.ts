@@ -1,8 +1,12 @@
 /** The shared suite's routes on NestJS with the Express platform. */
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import type { CreateSuiteApp } from '../app-factory';
 import { listen, suiteModule } from './nest-app';
 
-export const createApp: CreateSuiteApp = async (options) =>
-  listen(await NestFactory.create(suiteModule(options), new ExpressAdapter(), { logger: false }));
+export const createApp: CreateSuiteApp = async (options, settings = {}) => {
+  const app = await NestFactory.create<NestExpressApplication>(suiteModule(options), new ExpressAdapter(), { logger: false, httpsOptions: settings.https as HttpsOptions | undefined });
+  if (settings.trustProxy === true) app.set('trust proxy', true);
+  return listen(app, settings.https !== undefined);
+};

@@ -4,5 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { CreateSuiteApp } from '../app-factory';
 import { listen, suiteModule } from './nest-app';
 
-export const createApp: CreateSuiteApp = async (options) =>
-  listen(await NestFactory.create<NestFastifyApplication>(suiteModule(options), new FastifyAdapter(), { logger: false }));
+export const createApp: CreateSuiteApp = async (options, settings = {}) => {
+  const adapter = new FastifyAdapter({ trustProxy: settings.trustProxy === true, ...(settings.https === undefined ? {} : { https: settings.https }) });
+  return listen(await NestFactory.create<NestFastifyApplication>(suiteModule(options), adapter, { logger: false }), settings.https !== undefined);
+};
