@@ -1,6 +1,7 @@
 // One jest run for every package and the cross-package suites. Sources are transformed by swc
-// (TypeScript to CommonJS); jose ships ESM only, so it is transformed too, which the
-// transformIgnorePatterns below allow (pnpm keeps it under node_modules/.pnpm/jose@x/node_modules/jose).
+// (TypeScript to CommonJS); jose and oidc-provider (the interop suite's authorization server) ship
+// ESM only, so they are transformed too, which the transformIgnorePatterns below allow (pnpm keeps
+// them under node_modules/.pnpm/<name>@x/node_modules/<name>).
 const swc = [
   '@swc/jest',
   {
@@ -18,7 +19,7 @@ module.exports = {
   roots: ['<rootDir>/packages', '<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/test/**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|oidc-provider)/)'],
   moduleNameMapper: {
     '^@tokenward/(core|express|fastify|nest)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
