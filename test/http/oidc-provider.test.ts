@@ -1,15 +1,17 @@
 /**
  * Interop with a real, certified OpenID provider (oidc-provider, test/support/oidc-provider.ts):
  * tokenward reads the provider's discovery document and JWKS itself, and every adapter answers
- * the provider's client_credentials tokens alike. DPoP-bound tokens from the provider are checked
- * as issued only; how tokenward treats them is the DPoP work's to assert.
+ * the provider's client_credentials tokens alike, DPoP-bound tokens obtained with real proofs
+ * included (RFC 9449).
  */
-import { createVerifier, TokenwardError, type TokenwardEvent } from '@tokenward/core';
+import { createVerifier, type TokenwardEvent } from '@tokenward/core';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ADAPTERS, loadApp, type SuiteApp } from './app-factory';
 import { bearer, get } from '../support/fetch';
 import { CLIENT_ID, dpopBoundToken, OTHER_RESOURCE, RESOURCE, startOidcProvider, type IssuedToken, type OidcProvider } from '../support/oidc-provider';
-import type { DpopClient } from '../support/dpop';
+import { expectedError } from '../support/challenges';
+import { dpopClient, proof, type DpopClient } from '../support/dpop';
+import { rawRequest } from '../support/raw-http';
 
 let op: OidcProvider;
 // One token of each kind for the whole file, so every adapter answers the very same tokens.
@@ -79,7 +81,7 @@ interface Case {
   challenge?: string;
 }
 
-const rejected = (reason: 'insufficient_scope' | 'audience_mismatch', scope?: string) => new TokenwardError(reason, { realm: 'api', scope });
+const rejected = (reason: 'insufficient_scope' | 'audience_mismatch', scope?: string) => expectedError(reason, { scope });
 
 const cases: Case[] = [
   { name: 'a provider token reaches a route needing any valid token', path: '/me', token: () => full, status: 200, body: { user: CLIENT_ID, scopes: ['admin', 'read:messages', 'write:messages'] } },
@@ -155,5 +157,31 @@ describe('a DPoP-bound token from the provider (RFC 9449)', () => {
     expect(decodeJwt(token.access_token).cnf).toEqual({ jkt: client.jkt });
   });
 
-  test.todo('a DPoP-bound token from the provider is accepted with a fresh proof through every adapter');
+  describe.each(ADAPTERS)('through the %s adapter', (adapter) => {
+    let app: SuiteApp;
+    beforeAll(async () => {
+      app = await (await loadApp(adapter))({ issuer: op.issuer, audience: RESOURCE });
+    });
+    afterAll(() => app?.close());
+
+    const withProof = async (path: string, by: DpopClient = client) => {
+      const jwt = token.access_token;
+      const dpop = await proof(by, { method: 'GET', url: `${app.baseUrl}${path}`, accessToken: jwt });
+      const res = await rawRequest(app.baseUrl, path, [['Authorization', `DPoP ${jwt}`], ['DPoP', dpop]]);
+      return { status: res.status, challenge: res.headers['www-authenticate'], body: JSON.parse(res.body) as unknown };
+    };
+
+    test('is accepted with a fresh proof, and says it is bound to the client key', async () => {
+      expect(await withProof('/binding')).toEqual({ status: 200, challenge: undefined, body: { binding: { jkt: client.jkt } } });
+      expect(await withProof('/admin')).toEqual({ status: 200, challenge: undefined, body: { user: CLIENT_ID } });
+    });
+
+    test('is refused as a Bearer token, and with a proof by another key', async () => {
+      const asBearer = await rawRequest(app.baseUrl, '/me', [['Authorization', `Bearer ${token.access_token}`]]);
+      expect(asBearer.status).toBe(401);
+      expect(asBearer.headers['www-authenticate']).toBe(expectedError('dpop_bound_as_bearer').wwwAuthenticate);
+      const thief = await dpopClient();
+      expect(await withProof('/me', thief)).toEqual({ status: 401, challenge: expectedError('dpop_key_mismatch', { scheme: 'DPoP' }).wwwAuthenticate, body: expectedError('dpop_key_mismatch').body });
+    });
+  });
 });

@@ -192,7 +192,7 @@ const cases: Case[] = [
   {
     name: 'X-Forwarded-Host and -Proto are not believed by default',
     path: '/me',
-    headers: async (base) => [...(await dpop('https://public.example.com', '/me', boundToken())), ['X-Forwarded-Host', 'public.example.com'], ['X-Forwarded-Proto', 'https']],
+    headers: async () => [...(await dpop('https://public.example.com', '/me', boundToken())), ['X-Forwarded-Host', 'public.example.com'], ['X-Forwarded-Proto', 'https']],
     status: 401,
     reason: 'dpop_htu_mismatch',
     scheme: 'DPoP',
