@@ -8,9 +8,12 @@
 // another, all on 127.0.0.1, fixed duration and connections. All servers of one framework and
 // scenario run side by side and are loaded one after another in rotating order, round after
 // round; each ratio is taken against the unprotected app of the same round, and the table gives
-// the median and the range. Writes RESULTS.md and results.svg next to this file.
+// the median and the range. The DPoP scenario sends distinct DPoP-bound tokens, each request with
+// a fresh ES256 proof, and adds the floor: the unprotected app plus one bare node:crypto verify of
+// the token and one of the proof (ratios × floor in the same rounds).
+// Writes RESULTS.md and results.svg next to this file.
 import { spawn, spawnSync } from 'node:child_process';
-import { constants, generateKeyPairSync, sign, verify as cryptoVerify } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, randomUUID, sign, verify as cryptoVerify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -39,6 +42,10 @@ const output = (stem, ext) => (outName ? `${stem}.${outName}.${ext}` : `${stem}.
 const DURATION = smoke ? 1 : Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_ROUNDS ?? 9);
 const DISTINCT = smoke ? 300 : 20_000;
+// DPoP: bound tokens (more than the verified-token cache holds, so that no run gets cache help),
+// and requests prepared per server and round, each with a fresh proof (a proof is accepted once).
+const DPOP_TOKENS = smoke ? 300 : 12_000;
+const DPOP_REQUESTS_PER_RUN = smoke ? 6_000 : 40_000;
 const MICRO_ROUNDS = smoke ? 1 : 5;
 const CONNECTIONS = 64;
 const audience = 'https://api.example.com';
@@ -53,6 +60,7 @@ const PEER_LABEL = {
   'express-jwt': 'express-jwt + jwks-rsa',
   'fastify-jwt': '@fastify/jwt + get-jwks',
   'passport-jwt': '@nestjs/passport + passport-jwt + jwks-rsa',
+  floor: 'floor: unprotected + bare node:crypto verify of token and proof',
 };
 
 if (args.includes('--render')) {
@@ -97,7 +105,26 @@ function mint(key, claims = {}, header = {}) {
   const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
   return `${input}.${signWith(key, input).toString('base64url')}`;
 }
-const tokensFor = (key, n) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}` }));
+const tokensFor = (key, n, claims = {}) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}`, ...claims }));
+
+// The DPoP client of the bench (RFC 9449): one ES256 key, its RFC 7638 thumbprint in every bound token.
+const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const dpopJwk = dpopKey.publicKey.export({ format: 'jwk' });
+const dpopJkt = createHash('sha256').update(JSON.stringify({ crv: dpopJwk.crv, kty: dpopJwk.kty, x: dpopJwk.x, y: dpopJwk.y })).digest('base64url');
+const proofHeader = b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopJwk });
+/** A fresh DPoP proof for GET `htu` with `token`. */
+function dpopProof(token, htu) {
+  const ath = createHash('sha256').update(token).digest('base64url');
+  const input = `${proofHeader}.${b64({ jti: randomUUID(), htm: 'GET', htu, iat: Math.floor(Date.now() / 1000), ath })}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key: dpopKey.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+/** `count` requests for the server at `url`, cycling through `tokens`, each with a fresh proof: "token\tproof" lines. */
+function dpopRequests(tokens, url, count, from = 0) {
+  return Array.from({ length: count }, (_, i) => {
+    const token = tokens[(from + i) % tokens.length];
+    return `${token}\t${dpopProof(token, `${url}/messages`)}`;
+  });
+}
 
 // ---------------------------------------------------------------- micro
 async function opsPerSecond(fn, count) {
@@ -167,17 +194,29 @@ async function micro() {
 // that tree's packages, rotated with the others, to A/B a change in one run.
 const BASE = process.env.TOKENWARD_BASE ? ['tokenward-base'] : [];
 const FRAMEWORKS = {
-  express: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt'],
-  fastify: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'fastify-jwt'],
-  nest: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'passport-jwt'],
+  express: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt', 'floor'],
+  fastify: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'fastify-jwt', 'floor'],
+  nest: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'passport-jwt', 'floor'],
 };
+// The DPoP scenario compares tokenward with the floor only: the peers' recipes send Bearer
+// tokens (express-oauth2-jwt-bearer has DPoP, with no replay check, so it would do less work).
+const DPOP_VARIANTS = new Set(['none', 'layers', 'tokenward', 'tokenward-inline', 'floor']);
+/** Whether `variant` runs in `scenario`: the floor only where it is defined (DPoP) or asked for. */
+function runs(variant, scenario) {
+  if (variant === 'none') return true;
+  if (variantFilter && !variantFilter.includes(variant)) return false;
+  if (scenario === 'dpop') return DPOP_VARIANTS.has(variant);
+  return variant !== 'floor' || variantFilter?.includes('floor') === true;
+}
+// A request for the floor: the public keys it verifies with, imported once at its start.
+const tokenJwk = JSON.stringify(jwks.keys.find((k) => k.kid === keys.RS256.kid));
 
 function startServer(framework, variant) {
   return new Promise((resolve, reject) => {
     // BENCH_SERVER_NODE_ARGS passes flags to the server processes only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
     const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
     const child = spawn(process.execPath, [...nodeArgs, join(here, 'server.mjs'), framework, variant], {
-      env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production' },
+      env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production', TOKEN_JWK: tokenJwk, DPOP_JWK: JSON.stringify(dpopJwk) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     child.on('error', reject);
@@ -206,12 +245,20 @@ function rssOf(pid) {
 // 20,000 tokens in order through an LRU of 10,000 never hits.
 const sent = new Map();
 
-async function load(url, tokens, duration) {
-  const start = sent.get(url) ?? 0;
+async function load(url, tokens, duration, fresh = false) {
+  const before = sent.get(url) ?? 0;
+  // A fresh list (DPoP requests made for this run, starting at the next token) is sent from its top.
+  const start = fresh ? 0 : before;
   const result = await (LOAD === 'wrk' ? wrk(url, tokens, duration, start) : autocannonLoad(url, tokens, duration, start));
   // Up to one request per connection was sent without being counted as done: skip past those too.
-  sent.set(url, start + result.total + CONNECTIONS);
+  sent.set(url, before + result.total + CONNECTIONS);
   return result;
+}
+
+/** A request line's headers, as wrk.lua builds them: a token, or a token, a tab and a DPoP proof. */
+function headersOf(line) {
+  const tab = line.indexOf('\t');
+  return tab === -1 ? { authorization: `Bearer ${line}` } : { authorization: `DPoP ${line.slice(0, tab)}`, dpop: line.slice(tab + 1) };
 }
 
 /** The figures of one load run, from either generator: req/s, p99 ms, totals. */
@@ -221,7 +268,7 @@ async function autocannonLoad(url, tokens, duration, start) {
     url: `${url}/messages`,
     connections: CONNECTIONS,
     duration,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { authorization: `Bearer ${tokens[i++ % tokens.length]}` } }) }],
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: headersOf(tokens[i++ % tokens.length]) }) }],
   });
   return { rps: result.requests.average, p99: result.latency.p99, total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts };
 }
@@ -270,12 +317,13 @@ async function http() {
     // 20% invalid: expired, forged signature, wrong audience, garbage, unknown kid.
     return [mint(rs, { exp: 1000, iat: 900 }), `${t.slice(0, -6)}AAAAAA`, mint(rs, { aud: 'other' }), 'a.b.c', mint(rs, {}, { kid: 'k-unknown' })][(i / 5) % 5];
   });
-  const scenarios = { repeated: [distinct[0]], distinct, mix20: mix };
+  const bound = tokensFor(rs, DPOP_TOKENS, { cnf: { jkt: dpopJkt } });
+  const scenarios = { repeated: [distinct[0]], distinct, mix20: mix, dpop: bound };
   const results = [];
   for (const [framework, allVariants] of Object.entries(FRAMEWORKS)) {
     if (only && !only.includes(framework)) continue;
-    const variants = allVariants.filter((v) => v === 'none' || !variantFilter || variantFilter.includes(v));
     for (const [scenario, tokens] of Object.entries(scenarios)) {
+      const variants = allVariants.filter((v) => runs(v, scenario));
       if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
       if (scenarioFilter && !scenarioFilter.includes(scenario)) continue;
       const perVariant = Object.fromEntries(variants.map((v) => [v, []]));
@@ -285,19 +333,31 @@ async function http() {
       const servers = [];
       try {
         for (const variant of variants) servers.push({ variant, ...(await startServer(framework, variant)) });
-        for (const { url } of servers) await load(url, tokens, 1); // warm-up: JIT, key fetch, caches
+        // DPoP: every server gets requests with proofs naming its URL; those that check proofs
+        // (tokenward) get fresh ones for every run, since a proof is accepted once.
+        const isDpop = scenario === 'dpop';
+        const checksProofs = (variant) => variant.startsWith('tokenward');
+        const staticRequests = new Map();
+        const requestsFor = (variant, url, fresh) => {
+          if (!isDpop) return tokens;
+          if (fresh && checksProofs(variant)) return dpopRequests(tokens, url, DPOP_REQUESTS_PER_RUN, sent.get(url) ?? 0);
+          if (!staticRequests.has(url)) staticRequests.set(url, dpopRequests(tokens, url, Math.min(DPOP_REQUESTS_PER_RUN, tokens.length)));
+          return staticRequests.get(url);
+        };
+        for (const { variant, url } of servers) await load(url, requestsFor(variant, url, true), 1, isDpop); // warm-up: JIT, key fetch, caches
         for (let round = 0; round < ROUNDS; round++) {
           const runs = {};
           for (let k = 0; k < servers.length; k++) {
             const { variant, child, url } = servers[(k + round) % servers.length];
+            const requests = requestsFor(variant, url, true);
             const cpuBefore = cpuOf(child.pid);
-            const result = await load(url, tokens, DURATION);
+            const result = await load(url, requests, DURATION, isDpop && checksProofs(variant));
             if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${framework}/${variant} server died during the run`);
             const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
             runs[variant] = { ...result, rss: rssOf(child.pid), cpu };
           }
           if (!(runs.none.rps > 0)) throw new Error(`${framework}/${scenario}: the unprotected app answered nothing`);
-          for (const variant of variants) perVariant[variant].push({ ...runs[variant], ratio: runs[variant].rps / runs.none.rps });
+          for (const variant of variants) perVariant[variant].push({ ...runs[variant], ratio: runs[variant].rps / runs.none.rps, vsFloor: runs.floor === undefined ? undefined : runs[variant].rps / runs.floor.rps });
         }
       } finally {
         for (const { child } of servers) child.kill();
@@ -309,8 +369,9 @@ async function http() {
         row.ratio = median(ratios);
         row.ratioMin = Math.min(...ratios);
         row.ratioMax = Math.max(...ratios);
+        if (runs[0]?.vsFloor !== undefined) row.vsFloor = median(runs.map((r) => r.vsFloor));
         results.push(row);
-        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)}), non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
       }
     }
   }
@@ -345,7 +406,7 @@ function report(microRows, httpRows) {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}.`,
     `Versions: ${['express', 'fastify', '@nestjs/core', 'jose', 'express-oauth2-jwt-bearer', 'express-jwt', 'jwks-rsa', '@fastify/jwt', 'get-jwks', '@nestjs/passport', 'passport-jwt'].map((n) => `${n} ${version(n)}`).join(', ')}.`,
-    `HTTP: ${LOAD === 'wrk' ? `wrk ${wrkVersion()} (one thread)` : `autocannon ${version('autocannon')}`}, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid).`,
+    `HTTP: ${LOAD === 'wrk' ? `wrk ${wrkVersion()} (one thread)` : `autocannon ${version('autocannon')}`}, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid); the dpop scenario ${DPOP_TOKENS.toLocaleString('en-US')} distinct DPoP-bound RS256 tokens, each request with a fresh ES256 proof.`,
     '',
     `## Micro (verifies per second, one after another, in process; medians of ${MICRO_ROUNDS} interleaved round(s), ratios taken within each round)`,
     '',
@@ -355,9 +416,9 @@ function report(microRows, httpRows) {
     '',
     '## HTTP (GET /messages needing scope read:messages)',
     '',
-    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | p99 ms | server CPU µs/req | RSS MiB | non-2xx answers |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`),
+    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | × floor (median) | p99 ms | server CPU µs/req | RSS MiB | non-2xx answers |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`),
     '',
     '![throughput relative to the unprotected app](results.svg)',
     '',
@@ -374,7 +435,7 @@ function chart(rows) {
   const left = 330;
   const width = 820;
   const scale = (width - left - 60) / Math.max(1, ...rows.map((r) => r.ratioMax));
-  const colors = { none: '#9aa0a6', layers: '#dadce0', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
+  const colors = { none: '#9aa0a6', layers: '#dadce0', floor: '#5f6368', tokenward: '#1a73e8', 'tokenward-inline': '#8ab4f8' };
   let y = 40;
   const parts = [];
   for (const group of groups) {

@@ -3,6 +3,7 @@
 // "READY <port>" once listening. Each variant is its library's documented recipe, configured for
 // the same checks as far as the library allows: RS256 from the JWKS, issuer, audience, scope.
 import 'reflect-metadata';
+import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 
 const [framework, variant] = process.argv.slice(2);
 const { ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience } = process.env;
@@ -11,6 +12,22 @@ const body = (user) => ({ user });
 // The 'tokenward-inline' variant checks signatures on the event loop (signatureWork: 'inline').
 const extra = { ...(variant === 'tokenward-inline' ? { signatureWork: 'inline' } : {}), ...JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}') };
 const isTokenward = variant.startsWith('tokenward');
+
+// The floor: the least work any verifier must do for a request. One bare node:crypto RS256
+// verify of the token's signing input, and for a DPoP request one ES256 verify of the proof, with
+// keys imported once at start; no header parsing, no claims, no cache, no replay check.
+const floorKeys = variant === 'floor' ? { token: createPublicKey({ key: JSON.parse(process.env.TOKEN_JWK), format: 'jwk' }), proof: createPublicKey({ key: JSON.parse(process.env.DPOP_JWK), format: 'jwk' }) } : undefined;
+function signed(jws, key, options) {
+  const dot = typeof jws === 'string' ? jws.lastIndexOf('.') : -1;
+  return dot > 0 && cryptoVerify('sha256', Buffer.from(jws.slice(0, dot)), options === undefined ? key : { key, ...options }, Buffer.from(jws.slice(dot + 1), 'base64url'));
+}
+/** True when the request passes the floor's checks. */
+function floor(headers) {
+  const authorization = headers.authorization ?? '';
+  const token = authorization.slice(authorization.indexOf(' ') + 1);
+  if (!signed(token, floorKeys.token)) return false;
+  return headers.dpop === undefined || signed(headers.dpop, floorKeys.proof, { dsaEncoding: 'ieee-p1363' });
+}
 // 'tokenward-base' loads the adapters from another built checkout (TOKENWARD_BASE), for an A/B.
 const adapter = (name) =>
   variant === 'tokenward-base' ? import(`${process.env.TOKENWARD_BASE}/packages/${name}/dist/esm/index.js`) : import(`@tokenward/${name}`);
@@ -24,6 +41,8 @@ async function express() {
     // The same two layers as the tokenward recipe, doing nothing: what Express charges for them.
     app.use((_req, _res, next) => next());
     route.push((_req, _res, next) => next());
+  } else if (variant === 'floor') {
+    app.use((req, res, next) => (floor(req.headers) ? next() : res.status(401).end()));
   } else if (isTokenward) {
     const { tokenward, requireScopes } = await adapter('express');
     app.use(tokenward({ issuer, audience, jwksUri, ...extra }));
@@ -54,6 +73,8 @@ async function fastify() {
   if (variant === 'layers') {
     // A hook doing nothing where the tokenward recipe has one: what Fastify charges for it.
     app.addHook('onRequest', (_request, _reply, done) => done());
+  } else if (variant === 'floor') {
+    app.addHook('onRequest', (request, reply, done) => (floor(request.headers) ? done() : reply.code(401).send()));
   } else if (isTokenward) {
     const { default: tokenward } = await adapter('fastify');
     await app.register(tokenward, { issuer, audience, jwksUri, ...extra });
@@ -94,6 +115,9 @@ async function nest() {
   if (variant === 'layers') {
     // A guard that lets everything through where the tokenward recipe has one: what Nest charges for it.
     guards.push({ canActivate: () => true });
+  } else if (variant === 'floor') {
+    // Nest answers a guard's false with a 403: a refusal all the same, and the floor never refuses here.
+    guards.push({ canActivate: (context) => floor(context.switchToHttp().getRequest().headers) });
   } else if (isTokenward) {
     const { TokenwardModule, TokenwardGuard, Scopes } = await adapter('nest');
     imports.push(TokenwardModule.forRoot({ issuer, audience, jwksUri, ...extra }));

@@ -203,6 +203,11 @@ describe('rule: an asymmetric alg from the allowlist, a public jwk that fits it 
     expect(await refused({ ...request, dpop: forgedProof({ typ: 'dpop+jwt', alg: 'RS256', jwk: rsa1024 }, claimsFor(rsaToken)) })).toMatchObject({ reason: 'dpop_jwk_invalid' });
   });
 
+  test("a jwk whose own alg is not the proof's is dpop_jwk_invalid, though the key would verify", async () => {
+    const token = boundToken();
+    expect(await refused(dpopRequest(token, { header: { jwk: { ...client.jwk, alg: 'ES384' } } }))).toMatchObject({ reason: 'dpop_jwk_invalid' });
+  });
+
   test("a proof signed by another key than its header's jwk is dpop_signature_invalid", async () => {
     const token = boundToken();
     // The header carries the bound client's key; the signature is the other client's.
@@ -263,6 +268,11 @@ describe('rule: htu is the request URI without query and fragment, normalised (c
     const token = boundToken();
     const request = await dpopRequest(token, { url: `${origin}/a%2fb`, request: { url: '/a%2Fb' } });
     await expect(accepted(request)).resolves.toBeDefined();
+  });
+
+  test('a request target in absolute form cannot borrow another origin', async () => {
+    const request = dpopRequest(boundToken(), { url: `https://evil.example.com${path}`, request: { url: `https://evil.example.com${path}` } });
+    expect(await refused(request)).toMatchObject({ reason: 'dpop_htu_mismatch' });
   });
 
   test('without an origin for the request, no htu can match: refused, never guessed', async () => {

@@ -24,10 +24,9 @@ export function normalizeHtu(value: string): string | undefined {
   return `${url.origin}${normalizeEscapes(url.pathname)}`;
 }
 
-/** The htu a proof for this request must carry: the public origin and the request's path. */
+/** The htu a proof for this request must carry: the public origin and the request's path (the query goes with parsing). */
 export function requestHtu(origin: string, target: string): string | undefined {
-  const end = target.search(/[?#]/);
-  return normalizeHtu(`${origin}${end === -1 ? target : target.slice(0, end)}`);
+  return normalizeHtu(`${origin}${target}`);
 }
 
 // RFC 3986 §6.2.2.1-2: %7E and ~ are the same URI; %2f and %2F too, but not / and %2F.
