@@ -238,7 +238,7 @@ async function callApis(ctx) {
     check(health.status === 200, `${api.name.padEnd(7)} GET /health without a token → ${outcome(health)} (public)`);
     const anonymous = await call(`${api.url}/messages`);
     check(
-      anonymous.status === 401 && anonymous.headers.get('www-authenticate') === 'Bearer realm="api"',
+      anonymous.status === 401 && /^Bearer realm="api", DPoP realm="api", algs="[^"]+"$/.test(anonymous.headers.get('www-authenticate') ?? ''),
       `${api.name.padEnd(7)} GET /messages without a token → ${anonymous.status}, WWW-Authenticate: ${anonymous.headers.get('www-authenticate')}`,
     );
     const alice = await call(`${api.url}/messages`, { token: ctx.cli.access_token });
