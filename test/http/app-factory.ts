@@ -23,6 +23,7 @@
  *
  *   GET /binding          any valid token                                200 { binding: token.binding | null }
  *   GET /dpop-only        DPoP required (Bearer refused)                 200 { user: subject }
+ *   GET /twice            authenticated twice (two middlewares, guards)  200 { user: subject }
  *
  * Rejections are whatever the adapter produces by default; the suite asserts they are identical.
  */

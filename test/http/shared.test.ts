@@ -205,6 +205,7 @@ const cases: Case[] = [
   { name: 'an optional route sees a DPoP-bound token', path: '/optional', headers: (base) => dpop(base, '/optional', boundToken()), status: 200, body: { user: 'user-42' } },
   { name: 'a DPoP route refuses a Bearer token', path: '/dpop-only', headers: () => bearer(token()), status: 401, reason: 'dpop_required', challenges: DPOP_ONLY },
   { name: 'a DPoP route without credentials challenges DPoP only', path: '/dpop-only', headers: () => [], status: 401, reason: 'credentials_missing', challenges: DPOP_ONLY },
+  { name: 'a request authenticated twice (two middlewares or guards) checks its proof once', path: '/twice', headers: (base) => dpop(base, '/twice', boundToken()), status: 200, body: { user: 'user-42' } },
   { name: 'a DPoP route accepts a DPoP-bound token with its proof', path: '/dpop-only', headers: (base) => dpop(base, '/dpop-only', boundToken()), status: 200, body: { user: 'user-42' } },
 ];
 
@@ -311,6 +312,16 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
       await proxied.close();
       await pinned.close();
     }
+  });
+
+  test('a Host header shaped to move the htu elsewhere is no origin: a proof for / is refused on /admin', async () => {
+    const { hostname, port } = new URL(app.baseUrl);
+    const jwt = boundToken({ scope: 'admin' });
+    // Without the check, `host:port#` + `/admin` would normalise to the proof's htu for `/`.
+    const headers = await dpop(app.baseUrl, '/', jwt);
+    const res = await rawRequest(app.baseUrl, '/admin', headers, `${hostname}:${port}#`);
+    expect(res.status).toBe(401);
+    expect(res.headers['www-authenticate']).toBe(expectedError('dpop_htu_mismatch', { scheme: 'DPoP' }).wwwAuthenticate);
   });
 
   test('a key source that is down yields 503 with Retry-After, never 500', async () => {

@@ -12,9 +12,10 @@ export interface RawResponse {
   body: string;
 }
 
-export function rawRequest(baseUrl: string, path: string, headers: Array<[string, string]>): Promise<RawResponse> {
+/** `host` replaces the Host header (default: the base URL's host and port). */
+export function rawRequest(baseUrl: string, path: string, headers: Array<[string, string]>, host?: string): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
-  const head = [`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
+  const head = [`GET ${path} HTTP/1.1`, `Host: ${host ?? `${hostname}:${port}`}`, ...headers.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname, () => socket.write(`${head.join('\r\n')}\r\n\r\n`));
     const chunks: Buffer[] = [];

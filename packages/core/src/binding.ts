@@ -54,11 +54,12 @@ export class SenderConstraints {
       throw new TokenwardError('token_not_dpop_bound');
     }
     if (binding?.x5tS256 !== undefined) checkCertificate(binding.x5tS256, request, this.mtls);
-    if (scheme === 'Bearer' || binding?.jkt === undefined) return undefined;
-    // The DPoP scheme is accepted only where a proof verifier exists (extract.ts).
+    if (scheme === 'Bearer') return undefined;
+    // The verifier accepts the DPoP scheme only when it has a proof verifier; fail closed regardless.
+    if (this.proofs === undefined) throw new TokenwardError('dpop_proof_missing');
     const origin = this.publicOrigin ?? request.origin;
     const htu = origin === undefined || request.url === undefined ? undefined : requestHtu(origin, request.url);
-    return (this.proofs as ProofVerifier).verify(request.dpop, { method: request.method, htu, accessToken: token.token, jkt: binding.jkt });
+    return this.proofs.verify(request.dpop, { method: request.method, htu, accessToken: token.token, jkt: binding?.jkt as string });
   }
 }
 

@@ -4,6 +4,7 @@
  * answer on the first request, and the verifier itself only wires resolved settings together.
  */
 import { DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type ClaimsPolicy } from './claims.js';
+import { originOf } from './dpop/htu.js';
 import { DpopNonces, type DpopNonceOptions } from './dpop/nonce.js';
 import type { ProofPolicy } from './dpop/proof.js';
 import { MemoryReplayStore, type DpopReplayStore } from './dpop/replay.js';
@@ -83,6 +84,8 @@ export interface DpopOptions {
   nonce?: boolean | DpopNonceOptions;
   /** Where proofs already used are remembered. Default: a MemoryReplayStore of this verifier. */
   replay?: DpopReplayStore;
+  /** Milliseconds an asynchronous replay store has to answer; then the proof is refused (503). Default 1000. */
+  replayTimeout?: number;
 }
 
 /** The DPoP part of Settings. */
@@ -131,6 +134,8 @@ const METADATA_ACCEPT = 'application/json';
 const DPOP_MAX_AGE = 300;
 const DPOP_LEEWAY = 30;
 const DEFAULT_MAX_PROOF_BYTES = 8 * 1024;
+// A shared store on the local network answers in milliseconds; a second means it is not answering.
+const DEFAULT_REPLAY_TIMEOUT = 1000;
 
 export function resolveOptions(options: VerifierOptions): Settings {
   const issuers = nonEmptyList(options.issuer, 'issuer');
@@ -183,7 +188,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
     metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
     dpop: dpopSettings(options.dpop, signatureWork, clock),
     mtls: { certificateHeader: options.mtls?.certificateHeader },
-    publicOrigin: options.publicOrigin === undefined ? undefined : originOf(options.publicOrigin),
+    publicOrigin: options.publicOrigin === undefined ? undefined : publicOriginOf(options.publicOrigin),
     emit,
     clock,
   };
@@ -209,9 +214,10 @@ function dpopSettings(options: DpopOptions | false | undefined, signatureWork: S
           algorithms: new Set(algorithms),
           maxAge,
           leeway,
-          maxProofBytes: dpop.maxProofBytes ?? DEFAULT_MAX_PROOF_BYTES,
+          maxProofBytes: positiveInteger(dpop.maxProofBytes, DEFAULT_MAX_PROOF_BYTES, 'dpop.maxProofBytes'),
           nonces: dpop.nonce === undefined || dpop.nonce === false ? undefined : new DpopNonces(dpop.nonce === true ? {} : dpop.nonce, clock),
           replay: dpop.replay ?? new MemoryReplayStore({ clock }),
+          replayTimeout: positiveInteger(dpop.replayTimeout, DEFAULT_REPLAY_TIMEOUT, 'dpop.replayTimeout'),
           signatureWork,
           clock,
         };
@@ -226,26 +232,23 @@ function dpopSettings(options: DpopOptions | false | undefined, signatureWork: S
   };
 }
 
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isInteger(value) && value > 0)) throw new TypeError(`tokenward: ${name} must be a positive integer`);
+  return value;
+}
+
 function seconds(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) throw new TypeError(`tokenward: ${name} must be a number of seconds`);
   return value;
 }
 
-/** `https://api.example.com` from `https://api.example.com/`; anything with a path, query or credentials is refused. */
-function originOf(value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') {
-    throw new TypeError(`tokenward: publicOrigin must be scheme://host[:port], got ${JSON.stringify(value)}`);
-  }
-  return url.origin;
+function publicOriginOf(value: string): string {
+  const origin = typeof value === 'string' ? originOf(value) : undefined;
+  if (origin === undefined) throw new TypeError(`tokenward: publicOrigin must be scheme://host[:port], got ${JSON.stringify(value)}`);
+  return origin;
 }
-
 /** The same limits for the key set and the issuer metadata. */
 function fetchOptions(jwks: JwksOptions, accept: string): FetchJsonOptions {
   return {

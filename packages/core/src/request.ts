@@ -28,7 +28,7 @@ export interface TokenRequest {
   header?(name: string): string | undefined;
 }
 
-/** The request of RFC 6750 only: Authorization and URL. */
+/** The older name of TokenRequest, from before DPoP; kept so that code written against it compiles. */
 export type BearerRequest = TokenRequest;
 
 /** A TokenRequest that reads Node's request lazily. `origin` is called only for a DPoP request. */

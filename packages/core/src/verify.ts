@@ -37,9 +37,10 @@ export interface Verifier {
    * adapters, whose hot path it is; they pass a policy made once per route with `routePolicy`.
    *
    * `admitted` is for a later stage of the same request (a scope guard after the authentication
-   * middleware): the token the earlier stage admitted is checked against `policy` without being
-   * verified again. Without one, the request is authenticated under `policy`, so a guard never
-   * lets an anonymous request through.
+   * middleware, a second middleware or guard): the token the earlier stage admitted is checked
+   * against `policy` without being verified again (a DPoP proof is accepted once, so it must not
+   * be checked twice). It counts only if this verifier produced it. Without one, the request is
+   * authenticated under `policy`, so a guard never lets an anonymous request through.
    */
   check(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
@@ -70,6 +71,8 @@ class JwtVerifier implements Verifier {
   private readonly keySets: ReadonlyMap<string, RemoteJwks>;
   private readonly proofs: ProofVerifier | undefined;
   private readonly senders: SenderConstraints;
+  /** Every token this verifier produced (an earlier stage's `admitted` must be one). */
+  private readonly issued = new WeakSet<AccessToken>();
 
   constructor(private readonly settings: Settings) {
     this.revocation = settings.revocation;
@@ -102,7 +105,8 @@ class JwtVerifier implements Verifier {
     let credentials: Credentials | undefined;
     let parts: CompactParts;
     try {
-      if (admitted !== undefined && admitted !== null) return admit(admitted, route);
+      // Only a token this verifier issued counts as admitted: `req.auth` may be another library's.
+      if (admitted !== undefined && admitted !== null && this.issued.has(admitted)) return admit(admitted, route);
       if (!route.authenticate) return undefined;
       credentials = credentialsOf(request, this.settings, mode !== 'disabled' && this.proofs !== undefined);
       if (credentials === undefined) return admit<AccessToken>(undefined, route);
@@ -158,6 +162,7 @@ class JwtVerifier implements Verifier {
 
     const claims = checkClaims(payload, this.settings.claims, this.settings.clock() / 1000);
     const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
+    this.issued.add(verified);
     this.cache?.set(token, { token: verified, keys, key });
     return verified;
   }
@@ -249,7 +254,10 @@ class JwtVerifier implements Verifier {
    * schemes (the error's own on the scheme the credentials came with), and is reported once.
    */
   private rejected(error: unknown, mode: DpopMode, scheme: Scheme | undefined): TokenwardError {
-    const rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
+    let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
+    // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
+    if (answered.has(rejection)) rejection = new TokenwardError(rejection.reason, { scope: rejection.scope, dpopNonce: rejection.dpopNonce, cause: rejection.cause });
+    answered.add(rejection);
     rejection.realm = this.realm;
     rejection.challenges = this.settings.dpop.challenges[mode] as Challenges;
     rejection.scheme = scheme;
@@ -257,6 +265,9 @@ class JwtVerifier implements Verifier {
     return rejection;
   }
 }
+
+// Errors already given to a request (see rejected).
+const answered = new WeakSet<TokenwardError>();
 
 /** The scheme an admitted token came with: only a DPoP-bound token comes with DPoP. */
 function schemeOf(token: AccessToken | null | undefined): Scheme | undefined {

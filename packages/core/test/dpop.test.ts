@@ -275,6 +275,18 @@ describe('rule: htu is the request URI without query and fragment, normalised (c
     expect(await refused(request)).toMatchObject({ reason: 'dpop_htu_mismatch' });
   });
 
+  test.each([
+    ['a fragment', 'api.example.com#'],
+    ['a path and a query', 'api.example.com/users?'],
+    ['a backslash', 'api.example.com\\users'],
+    ['credentials', 'user@api.example.com'],
+    ['nothing', ''],
+  ])('a Host with %s is no origin: no proof matches it', async (_name, host) => {
+    // A proof captured for /users must not be usable on another path by shaping the Host header.
+    const request = dpopRequest(boundToken(), { url: `https://api.example.com/users`, request: { origin: `https://${host}`, url: '/admin/delete' } });
+    expect(await refused(request)).toMatchObject({ reason: 'dpop_htu_mismatch' });
+  });
+
   test('without an origin for the request, no htu can match: refused, never guessed', async () => {
     expect(await refused(dpopRequest(boundToken(), { request: { origin: undefined } }))).toMatchObject({ reason: 'dpop_htu_mismatch' });
   });
@@ -352,20 +364,36 @@ describe('rule: a proof is used once (RFC 9449 §11.1)', () => {
     await expect(accepted(dpopRequest(token, { jti }))).resolves.toBeDefined();
   });
 
-  test('the memory store is bounded, and reports a proof pushed out while it could still be replayed', async () => {
-    let evicted = 0;
-    const store = new MemoryReplayStore({ max: 2, onEvict: () => evicted++ });
-    const small = makeVerifier({ dpop: { replay: store } });
+  test('the memory store is bounded: full of replayable proofs, it refuses new ones (503) instead of forgetting old ones', async () => {
+    let clockOffset = 0;
+    const clock = () => Date.now() + clockOffset;
+    let full = 0;
+    const store = new MemoryReplayStore({ max: 2, onFull: () => full++, clock });
+    const small = makeVerifier({ dpop: { replay: store }, clock });
     const token = boundToken();
     const first = await dpopRequest(token);
     await accepted(first, small);
     await accepted(dpopRequest(token), small);
-    await accepted(dpopRequest(token), small);
-    expect(store.size).toBe(2);
-    expect(evicted).toBe(1);
-    expect(store.evicted).toBe(1);
-    // The price of the bound: the first proof is forgotten and would pass again.
-    await expect(accepted(first, small)).resolves.toBeDefined();
+    expect(await refused(dpopRequest(token), small)).toMatchObject({ reason: 'dpop_replay_unavailable', status: 503 });
+    expect({ size: store.size, refused: store.refused, full }).toEqual({ size: 2, refused: 1, full: 1 });
+    // The first proof is still remembered: a flood cannot reopen its replay.
+    expect(await refused(first, small)).toMatchObject({ reason: 'dpop_replayed' });
+    // Once the remembered proofs are too old to be accepted anywhere, they make room.
+    clockOffset += 302_000;
+    await expect(accepted(dpopRequest(token, { iat: Math.floor(clock() / 1000) }), small)).resolves.toBeDefined();
+  });
+
+  test('a store answering with any thenable is waited for (a replay from such a store is refused)', async () => {
+    const thenable = (answer: boolean) => ({ then: (resolve: (v: boolean) => void) => setTimeout(() => resolve(answer), 5) });
+    const replayed = makeVerifier({ dpop: { replay: { use: () => thenable(false) as unknown as PromiseLike<boolean> } } });
+    expect(await refused(dpopRequest(boundToken()), replayed)).toMatchObject({ reason: 'dpop_replayed' });
+    const fresh = makeVerifier({ dpop: { replay: { use: () => thenable(true) as unknown as PromiseLike<boolean> } } });
+    await expect(accepted(dpopRequest(boundToken()), fresh)).resolves.toBeDefined();
+  });
+
+  test('a store that does not answer in time refuses the proof with a 503', async () => {
+    const silent = makeVerifier({ dpop: { replay: { use: () => new Promise<boolean>(() => undefined) }, replayTimeout: 50 } });
+    expect(await refused(dpopRequest(boundToken()), silent)).toMatchObject({ reason: 'dpop_replay_unavailable', status: 503 });
   });
 
   test('a store that cannot answer refuses the proof with a 503, never accepts it', async () => {
@@ -422,6 +450,13 @@ describe('rule: server nonces, when turned on (RFC 9449 §9)', () => {
     expect(await refused(dpopRequest(boundToken(), { nonce, iat: Math.floor(clock() / 1000) }), stranger)).toMatchObject({ reason: 'dpop_nonce_required' });
   });
 
+  test('a nonce of other characters is refused as not ours, never an error', async () => {
+    const nonce = (await refused(dpopRequest(boundToken()), withNonces)).headers['DPoP-Nonce'] as string;
+    for (const wrong of [`é${nonce.slice(1)}`, `${nonce}x`, 'x'.repeat(200), '']) {
+      expect(await refused(dpopRequest(boundToken(), { nonce: wrong, iat: Math.floor(clock() / 1000) }), withNonces)).toMatchObject({ reason: 'dpop_nonce_required' });
+    }
+  });
+
   test('a short secret is refused at startup', () => {
     expect(() => makeVerifier({ dpop: { nonce: { secret: 'short' } } })).toThrow('at least 16 bytes');
   });
@@ -476,5 +511,29 @@ describe('rule: no part of a proof ever reaches a response', () => {
     expect(wire).not.toContain('secret-jti-value');
     expect(wire).not.toContain(request.dpop as string);
     expect(wire).not.toContain(b64url(JSON.stringify(client.jwk)).slice(0, 20));
+  });
+});
+
+describe('each rejection is its own error', () => {
+  test('one refused key import, remembered, still answers each request with its own challenges', async () => {
+    const { startJwksServer } = await import('../../../test/support/jwks-server');
+    const { makeKey } = await import('../../../test/support/keys');
+    const key = makeKey('ES256', 'off-curve');
+    // A P-256 point that is not on the curve: vetted (the members are well formed), refused by jose.
+    const broken = await startJwksServer([{ ...key.jwk, y: key.jwk.x }]);
+    try {
+      const v = createVerifier({ issuer: broken.issuer, audience, jwksUri: broken.jwksUri, tokenCache: false });
+      const t = () => mint(key, { issuer: broken.issuer, audience });
+      const [allowed, bearerOnly] = await Promise.all([
+        rejection(Promise.resolve().then(() => v.check({ authorization: `Bearer ${t()}` }))),
+        rejection(Promise.resolve().then(() => v.check({ authorization: `Bearer ${t()}` }, { dpop: 'disabled' }))),
+      ]);
+      expect([allowed.reason, bearerOnly.reason]).toEqual(['key_mismatch', 'key_mismatch']);
+      expect(allowed).not.toBe(bearerOnly);
+      expect(allowed.wwwAuthenticate).toContain('DPoP realm="api"');
+      expect(bearerOnly.wwwAuthenticate).not.toContain('DPoP');
+    } finally {
+      await broken.close();
+    }
   });
 });

@@ -71,26 +71,28 @@ export function tokenward(options: TokenwardOptions | Verifier, adapter: Express
 
   return function tokenwardMiddleware(req: Request, res: Response, next: NextFunction): void {
     (req as RequestWithContext)[CONTEXT] = context;
-    run(context, policy, req, res, next);
+    // A tokenward() in front already admitted the token: checked against this policy, not verified again.
+    run(context, policy, req, res, next, req.auth);
   };
 }
 
 /** Lets the request through only if its token has every one of `scopes`. */
 export function requireScopes(...scopes: string[]): RequestHandler {
-  return scopeGuard({ scopes });
+  return guard({ scopes });
 }
 
 /** Lets the request through only if its token has at least one of `scopes`. */
 export function requireAnyScope(...scopes: string[]): RequestHandler {
-  return scopeGuard({ anyScopes: scopes });
+  return guard({ anyScopes: scopes });
 }
 
 /** Lets the request through only with a DPoP-bound token and its proof (RFC 9449): Bearer tokens are refused here. */
 export function requireDpop(): RequestHandler {
-  return scopeGuard({ dpop: 'required' });
+  return guard({ dpop: 'required' });
 }
 
-function scopeGuard(required: RouteRequirement): RequestHandler {
+/** A later stage of `required` after tokenward(): its token checked again, never verified again. */
+function guard(required: RouteRequirement): RequestHandler {
   const policy = routePolicy(required);
   return function tokenwardScopes(req: Request, res: Response, next: NextFunction): void {
     const context = (req as RequestWithContext)[CONTEXT];

@@ -89,7 +89,7 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
     try {
       // request.protocol and request.host honour the app's trustProxy: the public URL for DPoP's htu.
       outcome = verifier.check(
-        nodeRequest(request.raw, request.raw.url, () => `${request.protocol}://${request.host}`),
+        nodeRequest(request.raw, request.originalUrl, () => `${request.protocol}://${request.host}`),
         policy,
         request.auth,
       );

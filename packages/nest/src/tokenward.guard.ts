@@ -53,6 +53,8 @@ export class TokenwardGuard implements CanActivate {
       const outcome = this.verifier.check(
         nodeRequest(raw, request.originalUrl ?? raw.url, () => (request.host === undefined ? undefined : `${request.protocol}://${request.host}`)),
         policy,
+        // A guard that already ran for this request (a global one, then @UseGuards) admitted the token.
+        request.auth,
       );
       request.auth = (outcome instanceof Promise ? await outcome : outcome) ?? null;
       return true;

@@ -52,6 +52,9 @@ export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   app.get('/open/guarded', requireScopes('read:messages'), (req, res) => {
     res.json({ user: req.auth?.subject });
   });
+  app.get('/twice', tokenward(verifier, { dpop: 'required' }), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
   app.get('/binding', (req, res) => {
     res.json({ binding: req.auth?.binding ?? null });
   });

@@ -1,6 +1,6 @@
 /** The shared suite's routes as a Nest application, for both platforms (see ../app-factory.ts). */
 import 'reflect-metadata';
-import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
 import type { VerifierOptions } from '@tokenward/core';
@@ -54,6 +54,13 @@ class SuiteController {
   @OptionalAuth()
   @Scopes('admin')
   optionalAdmin(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  // The global guard, then this one again.
+  @Get('twice')
+  @UseGuards(TokenwardGuard)
+  twice(@Auth() auth: AccessToken) {
     return { user: auth.subject };
   }
 

@@ -15,8 +15,9 @@ export interface DpopNonceOptions {
 }
 
 const DEFAULT_LIFETIME = 300;
-// 16 bytes of HMAC: unguessable, and short in every proof.
+// 16 bytes of HMAC: unguessable, and short in every proof; 22 characters of base64url.
 const NONCE_BYTES = 16;
+const NONCE = /^[A-Za-z0-9_-]{22}$/;
 
 export class DpopNonces {
   private readonly secret: Buffer;
@@ -44,7 +45,7 @@ export class DpopNonces {
 
   /** Whether `nonce` is the current nonce or the previous one. */
   accepts(nonce: unknown): boolean {
-    if (typeof nonce !== 'string' || nonce.length > 64) return false;
+    if (typeof nonce !== 'string' || !NONCE.test(nonce)) return false;
     this.roll();
     return same(nonce, this.currentNonce) || same(nonce, this.previousNonce);
   }

@@ -32,6 +32,8 @@ export interface ProofPolicy {
   readonly maxProofBytes: number;
   readonly nonces: DpopNonces | undefined;
   readonly replay: DpopReplayStore;
+  /** Milliseconds an asynchronous replay store has to answer. */
+  readonly replayTimeout: number;
   readonly signatureWork: SignatureWork;
   readonly clock: () => number;
 }
@@ -68,9 +70,9 @@ export class ProofVerifier {
   /** Checks the request's proof (every value of its `DPoP` header); throws or rejects with a TokenwardError. */
   verify(proofs: string | readonly string[] | undefined, expected: ProofExpectation): void | Promise<void> {
     const proof = single(proofs);
-    if (proof.length > this.policy.maxProofBytes) throw new TokenwardError('dpop_proof_malformed');
     let parts: CompactParts;
     try {
+      // The size cap comes first, before any parsing.
       parts = splitCompact(proof, this.policy.maxProofBytes);
     } catch {
       throw new TokenwardError('dpop_proof_malformed');
@@ -112,19 +114,19 @@ export class ProofVerifier {
     if (nonces !== undefined && !nonces.accepts(claims.nonce)) throw new TokenwardError('dpop_nonce_required', { dpopNonce: nonces.current() });
     // Remembered until no verifier accepts the proof any more (its iat is then too old).
     const expiresAt = (iat + maxAge) * 1000 + 1000;
-    let first: boolean | Promise<boolean>;
+    let first: boolean | PromiseLike<boolean>;
     try {
       first = replay.use(replayId(jkt, jti), expiresAt);
     } catch (cause) {
       throw new TokenwardError('dpop_replay_unavailable', { cause });
     }
-    if (!(first instanceof Promise)) {
-      if (!first) throw new TokenwardError('dpop_replayed');
-      return undefined;
-    }
-    return first.then(
+    if (first === true) return undefined;
+    if (first === false) throw new TokenwardError('dpop_replayed');
+    // Anything else is the store's answer to come (any thenable), awaited with a deadline: a store
+    // that does not answer must not hold requests open, nor let a proof through.
+    return withDeadline(Promise.resolve(first), this.policy.replayTimeout).then(
       (recorded) => {
-        if (!recorded) throw new TokenwardError('dpop_replayed');
+        if (recorded !== true) throw new TokenwardError('dpop_replayed');
       },
       (cause: unknown) => {
         throw new TokenwardError('dpop_replay_unavailable', { cause });
@@ -183,6 +185,15 @@ async function importProofKey(alg: string, vetted: VettedJwk): Promise<ProofKey>
     if (isTokenwardError(cause)) throw cause;
     throw new TokenwardError('dpop_jwk_invalid', { cause });
   }
+}
+
+function withDeadline<T>(pending: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the DPoP replay store did not answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([pending, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** RFC 9449 §4.2 `ath`: base64url of the SHA-256 of the access token's ASCII. */

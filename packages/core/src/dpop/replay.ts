@@ -11,52 +11,73 @@ export interface DpopReplayStore {
    * Records `id` until `expiresAt` (milliseconds since the epoch). True when it was not recorded
    * before, false for a replay. May return a promise; a throw or rejection refuses the proof (503).
    */
-  use(id: string, expiresAt: number): boolean | Promise<boolean>;
+  use(id: string, expiresAt: number): boolean | PromiseLike<boolean>;
 }
 
 export interface MemoryReplayStoreOptions {
-  /** Proofs remembered at most. Default 100,000: about 300 proofs/s with the default 330 s window. */
+  /**
+   * Proofs remembered at most. Default 100,000: about 300 proofs/s with the default 330 s window.
+   * When every one is still replayable, a new proof is refused (503) rather than an old one
+   * forgotten: a flood of proofs must not reopen a replay.
+   */
   max?: number;
-  /** Called when `max` pushes out a proof that could still be replayed (raise `max`, or share a store). */
-  onEvict?: () => void;
+  /** Called when a proof is refused because the store is full (raise `max`, or share a store). */
+  onFull?: () => void;
   /** Milliseconds since the epoch; for tests. */
   clock?: () => number;
 }
 
-/** The default store: one process's memory, bounded, least recently used out first. */
+/** The default store: one process's memory, bounded, oldest entries out first once they expire. */
 export class MemoryReplayStore implements DpopReplayStore {
   private readonly seen: LRUCache<string, number>;
+  private readonly max: number;
   private readonly clock: () => number;
-  private evictedCount = 0;
+  private readonly onFull: (() => void) | undefined;
+  private refusedCount = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     const max = options.max ?? 100_000;
     if (!(Number.isInteger(max) && max > 0)) throw new TypeError('tokenward: the DPoP replay store max must be a positive integer');
+    this.max = max;
     this.clock = options.clock ?? Date.now;
-    this.seen = new LRUCache<string, number>({
-      max,
-      dispose: (expiresAt, _id, reason) => {
-        if (reason === 'evict' && expiresAt > this.clock()) {
-          this.evictedCount++;
-          options.onEvict?.();
-        }
-      },
-    });
+    this.onFull = options.onFull;
+    // One more than `max`: entries leave only as this store says, never by the cache's own eviction.
+    this.seen = new LRUCache<string, number>({ max: max + 1 });
   }
 
   use(id: string, expiresAt: number): boolean {
-    const known = this.seen.get(id);
-    if (known !== undefined && known > this.clock()) return false;
+    const now = this.clock();
+    const known = this.seen.peek(id);
+    if (known !== undefined && known > now) return false;
+    if (this.seen.size >= this.max && !this.makeRoom(now)) {
+      this.refusedCount++;
+      this.onFull?.();
+      throw new Error('the DPoP replay store is full of proofs that could still be replayed');
+    }
     this.seen.set(id, expiresAt);
     return true;
   }
 
-  /** Proofs pushed out by `max` while they could still have been replayed. */
-  get evicted(): number {
-    return this.evictedCount;
+  /** Proofs refused because the store was full. */
+  get refused(): number {
+    return this.refusedCount;
   }
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /**
+   * Drops expired entries from the old end (entries are never touched after they are set, so the
+   * least recently used are the oldest, and expire first up to the few seconds of iat leeway).
+   */
+  private makeRoom(now: number): boolean {
+    const expired: string[] = [];
+    for (const [id, expiresAt] of this.seen.rentries() as Generator<[string, number]>) {
+      if (expiresAt > now || expired.length >= 64) break;
+      expired.push(id);
+    }
+    for (const id of expired) this.seen.delete(id);
+    return this.seen.size < this.max;
   }
 }
