@@ -1,7 +1,10 @@
 /**
  * RFC 7519 §4.1 registered claims, checked after the signature: exp required and numeric, nbf and
- * iat honoured with the clock tolerance, lifetime capped, iss exact, aud containing ours.
- * Claims are only read, never merged into other objects (no prototype pollution).
+ * iat honoured with the clock tolerance, lifetime capped, iss exact (issuers.ts), aud containing
+ * ours, or, for providers whose access tokens carry none (Amazon Cognito), `client_id` when the
+ * verifier says so. Claims are only read, never merged into other objects (no prototype
+ * pollution). A mismatch tells the developer what was expected and found, through the
+ * `token_rejected` event, never the client.
  */
 import { TokenwardError } from './errors.js';
 
@@ -11,8 +14,13 @@ export const MAX_CLOCK_TOLERANCE = 300;
 export const DEFAULT_MAX_TOKEN_LIFETIME = 24 * 60 * 60;
 
 export interface ClaimsPolicy {
-  issuers: ReadonlySet<string>;
+  /** Whether `iss` is one we accept for a token with these claims (issuers.ts). */
+  acceptsIssuer(iss: string, claims: Readonly<Record<string, unknown>>): boolean;
+  /** The configured issuers, for the report of a mismatch. */
+  issuers: readonly string[];
   audiences: ReadonlySet<string>;
+  /** A token without `aud` is matched by its `client_id` (Cognito access tokens). */
+  clientIdAsAudience: boolean;
   /** Seconds. */
   clockTolerance: number;
   /** Seconds: the longest exp - iat (and exp - now) we accept. */
@@ -51,9 +59,19 @@ export function checkClaims(claims: Record<string, unknown>, policy: ClaimsPolic
   if ((iat !== undefined && exp - iat > policy.maxTokenLifetime) || exp - now > policy.maxTokenLifetime + tolerance) {
     throw new TokenwardError('lifetime_exceeded');
   }
-  if (typeof claims.iss !== 'string' || !policy.issuers.has(claims.iss)) throw new TokenwardError('issuer_mismatch');
-  if (!hasAudience(claims.aud, policy.audiences)) throw new TokenwardError('audience_mismatch');
+  if (typeof claims.iss !== 'string' || !policy.acceptsIssuer(claims.iss, claims)) throw issuerMismatch(claims.iss, policy.issuers);
+  const audience = claims.aud === undefined && policy.clientIdAsAudience ? claims.client_id : claims.aud;
+  if (!hasAudience(audience, policy.audiences)) {
+    throw new TokenwardError('audience_mismatch', { detail: { claim: claims.aud === undefined && policy.clientIdAsAudience ? 'client_id' : 'aud', actual: audience, expected: [...policy.audiences] } });
+  }
   return claims as JwtClaims;
+}
+
+/** `issuer_mismatch`, with what was found and expected, and a hint for the common slips. */
+export function issuerMismatch(iss: unknown, issuers: readonly string[]): TokenwardError {
+  const near = typeof iss === 'string' ? issuers.find((issuer) => issuer.replace(/\/$/, '') === iss.replace(/\/$/, '')) : undefined;
+  const hint = near === undefined ? undefined : `the token's iss and the configured issuer "${near}" differ only in a trailing slash; configure the issuer exactly as the provider writes it`;
+  return new TokenwardError('issuer_mismatch', { detail: { claim: 'iss', actual: iss, expected: issuers, ...(hint === undefined ? {} : { hint }) } });
 }
 
 /** The OAuth client the token was issued to: RFC 9068 §2.2 `client_id`, else OIDC's `azp`. */

@@ -21,7 +21,10 @@ export async function discoverJwksUri(issuer: string, options: FetchJsonOptions)
       const metadata = await fetchJson(url, options);
       if (typeof metadata !== 'object' || metadata === null) throw new SourceError('metadata_invalid', `${url} is not a JSON object`);
       const { issuer: stated, jwks_uri: jwksUri } = metadata as Record<string, unknown>;
-      if (stated !== issuer) throw new SourceError('metadata_invalid', `${url} names another issuer`);
+      if (stated !== issuer) {
+        const slash = typeof stated === 'string' && stated.replace(/\/$/, '') === issuer.replace(/\/$/, '') ? ' (they differ only in a trailing slash: configure the issuer exactly as the metadata writes it)' : '';
+        throw new SourceError('metadata_invalid', `${url} names the issuer ${JSON.stringify(stated)}, not the configured ${JSON.stringify(issuer)}${slash}`);
+      }
       if (typeof jwksUri !== 'string') throw new SourceError('metadata_invalid', `${url} has no jwks_uri`);
       checkUrl(jwksUri, options.allowInsecureHttp);
       return jwksUri;

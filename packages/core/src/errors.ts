@@ -108,6 +108,32 @@ export interface Challenges {
 /** Authorization schemes a token can arrive with. */
 export type Scheme = 'Bearer' | 'DPoP';
 
+/**
+ * What the developer needs to know about a rejection (expected and actual values, the key id),
+ * reported with the `token_rejected` event and never sent to the client.
+ */
+export interface RejectionDetail {
+  /** The claim or header parameter at fault. */
+  readonly claim?: string;
+  /** The token's value. */
+  readonly actual?: unknown;
+  /** What the verifier accepts. */
+  readonly expected?: readonly string[];
+  readonly kid?: string;
+  /** A likely cause, when one is known. */
+  readonly hint?: string;
+}
+
+// RFC 6750 §3: descriptions for clients when `errorDescriptions: 'generic'` says to tell them nothing specific.
+const GENERIC: Readonly<Record<ErrorCode, string>> = {
+  invalid_request: 'The request is malformed',
+  invalid_token: 'The access token is invalid',
+  insufficient_scope: 'Token lacks the required scope',
+  invalid_dpop_proof: 'The DPoP proof is invalid',
+  use_dpop_nonce: 'Resource server requires nonce in DPoP proof',
+  temporarily_unavailable: 'Temporarily unavailable',
+};
+
 export interface TokenwardErrorOptions {
   /** Space-delimited scopes required (insufficient_scope only), for the challenge's `scope`. */
   scope?: string;
@@ -119,6 +145,8 @@ export interface TokenwardErrorOptions {
   scheme?: Scheme;
   /** use_dpop_nonce: the nonce the client must put in its next proof (`DPoP-Nonce`). */
   dpopNonce?: string;
+  /** For the developer only (the `token_rejected` event). */
+  detail?: RejectionDetail;
   cause?: unknown;
 }
 
@@ -136,6 +164,10 @@ export class TokenwardError extends Error {
   challenges: Challenges;
   scheme: Scheme | undefined;
   dpopNonce: string | undefined;
+  /** What the developer needs to know; never in `body`, `headers` or `toJSON()`. */
+  readonly detail: RejectionDetail | undefined;
+  /** True: the body and the challenge carry a generic description of the error code. */
+  generic = false;
 
   constructor(reason: Reason, options: TokenwardErrorOptions = {}) {
     const spec: ReasonSpec = REASONS[reason];
@@ -151,6 +183,7 @@ export class TokenwardError extends Error {
     this.challenges = options.challenges ?? BEARER_ONLY;
     this.scheme = options.scheme;
     this.dpopNonce = options.dpopNonce;
+    this.detail = options.detail;
     // A rejection is an expected outcome, not a bug: no frames to leak through an error page
     // (Express's default handler prints err.stack outside production). A `cause` keeps its own.
     this.stack = `${this.name}: ${this.message}`;
@@ -194,7 +227,12 @@ export class TokenwardError extends Error {
 
   /** The JSON body to send: `{ error, error_description }`, never anything from the token. */
   get body(): { error: string; error_description: string } {
-    return { error: this.code ?? 'unauthorized', error_description: this.description };
+    return { error: this.code ?? 'unauthorized', error_description: this.clientDescription };
+  }
+
+  /** The description clients see: the reason's, or the generic one of its code. */
+  get clientDescription(): string {
+    return this.generic && this.code !== undefined ? GENERIC[this.code] : this.description;
   }
 
   /** Keeps stacks and causes out of accidental JSON serialisation of the error. */
@@ -206,11 +244,29 @@ export class TokenwardError extends Error {
     const params: string[] = [];
     if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`);
     if (withError && this.code !== undefined) {
-      params.push(`error=${quote(this.code)}`, `error_description=${quote(this.description)}`);
+      params.push(`error=${quote(this.code)}`, `error_description=${quote(this.clientDescription)}`);
       if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`);
     }
     if (scheme === 'DPoP' && this.challenges.dpopAlgs !== undefined) params.push(`algs=${quote(this.challenges.dpopAlgs)}`);
     return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
+  }
+}
+
+/**
+ * What `verifier.ready()` rejects with when the verifier cannot work as configured (an issuer
+ * unreachable, a metadata document naming another issuer, a key set with no usable key): a
+ * startup failure with a message for the developer, never an answer to a request.
+ */
+export class TokenwardSetupError extends Error {
+  constructor(
+    /** A stable code: a fetch failure (`network`, `timeout`, `http_status`, `metadata_invalid`, ...), `jwks_empty`. */
+    readonly failure: string,
+    message: string,
+    /** The issuer whose keys could not be had. */
+    readonly issuer?: string,
+  ) {
+    super(message);
+    this.name = 'TokenwardSetupError';
   }
 }
 

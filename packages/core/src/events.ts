@@ -1,5 +1,5 @@
 /** What tokenward reports through the `onEvent` option. Reporting never affects a decision. */
-import type { Reason } from './errors.js';
+import type { Reason, RejectionDetail } from './errors.js';
 import type { FetchFailure } from './fetch-json.js';
 
 /** Why a member of a JWKS is never used to verify (keys/jwk.ts), reported with `key_ignored`. */
@@ -37,7 +37,14 @@ export type TokenwardEvent =
       staleKeysServing: boolean;
     }
   | { type: 'key_ignored'; jwksUri: string; kid: string | undefined; reason: JwkRejection }
-  | { type: 'token_rejected'; reason: Reason; status: number; cause?: unknown };
+  | {
+      type: 'token_rejected';
+      reason: Reason;
+      status: number;
+      /** For the developer: expected and actual values, the key id, a hint. Never sent to the client. */
+      detail?: RejectionDetail;
+      cause?: unknown;
+    };
 
 export type EventListener = (event: TokenwardEvent) => void;
 

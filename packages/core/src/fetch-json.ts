@@ -32,7 +32,7 @@ export class SourceError<Failure extends string = FetchFailure> extends Error {
 /** The global fetch, looked up at call time so that a test or an APM agent that wraps it is honoured. */
 export const defaultFetch: FetchLike = (input, init) => fetch(input, init);
 
-function isLoopback(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
@@ -44,7 +44,7 @@ export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
     throw new SourceError('url_invalid', `not a URL: ${url}`);
   }
   if (parsed.protocol === 'https:') return parsed;
-  if (parsed.protocol === 'http:' && (allowInsecureHttp || isLoopback(parsed.hostname))) return parsed;
+  if (parsed.protocol === 'http:' && (allowInsecureHttp || isLoopbackHost(parsed.hostname))) return parsed;
   throw new SourceError('insecure_url', `refusing non-https URL ${parsed.origin}`);
 }
 

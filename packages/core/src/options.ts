@@ -5,6 +5,8 @@
  */
 import { DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type ClaimsPolicy } from './claims.js';
 import { originOf } from './dpop/htu.js';
+import { isTemplate, TENANT_PLACEHOLDER } from './issuers.js';
+import { isLoopbackHost } from './fetch-json.js';
 import { DpopNonces, type DpopNonceOptions } from './dpop/nonce.js';
 import type { ProofPolicy } from './dpop/proof.js';
 import { MemoryReplayStore, type DpopReplayStore } from './dpop/replay.js';
@@ -21,10 +23,23 @@ import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
 import { SIGNATURE_WORK, type SignatureWork } from './signature-work.js';
 
 export interface VerifierOptions {
-  /** Accepted issuer(s), matched exactly against `iss`; each has its own key set. */
+  /**
+   * Accepted issuer(s), matched exactly against `iss`; each has its own key set. An issuer with
+   * `{tenantid}` (Entra: `https://login.microsoftonline.com/{tenantid}/v2.0`) is a template: the
+   * tenant comes from the token's `tid`, see `tenants`.
+   */
   issuer: string | readonly string[];
   /** Accepted audience(s): the token's `aud` must contain one. */
   audience: string | readonly string[];
+  /**
+   * The tenants a `{tenantid}` issuer accepts: their ids, or `'*'` for any (only with a jwksUri for
+   * the template, so that a made-up tenant never causes a fetch). Required with a template.
+   */
+  tenants?: readonly string[] | '*';
+  /** A token without `aud` is matched by its `client_id` against `audience` (Amazon Cognito access tokens). Default false. */
+  clientIdAsAudience?: boolean;
+  /** 'specific' (default): each rejection's own description; 'generic': clients see one per error code only. */
+  errorDescriptions?: 'specific' | 'generic';
   /** The JWKS URL, or one per issuer. Default: discovered from each issuer's metadata. */
   jwksUri?: string | Readonly<Record<string, string>>;
   /** Accepted `alg` values: a subset of the asymmetric ones. Default: all of RS*, PS*, ES*, EdDSA. */
@@ -100,12 +115,15 @@ export interface DpopSettings {
 /** VerifierOptions with every default applied and every value checked. */
 export interface Settings {
   readonly issuers: readonly string[];
+  readonly tenants: readonly string[] | '*' | undefined;
+  readonly genericDescriptions: boolean;
   /** The configured JWKS URL for `issuer`, if any (otherwise it is discovered). */
   readonly jwksUri: (issuer: string) => string | undefined;
   /** True when one JWKS URL serves every issuer: they then share one key set. */
   readonly sharedJwks: boolean;
   readonly header: HeaderPolicy;
-  readonly claims: ClaimsPolicy;
+  /** The claims policy but for the issuer check, which needs the key sets (issuers.ts). */
+  readonly claims: Omit<ClaimsPolicy, 'acceptsIssuer'>;
   readonly scopeClaims: readonly string[];
   readonly revocation: RevocationList | undefined;
   /** Entries of the verified-token cache; undefined for no cache. */
@@ -138,8 +156,13 @@ const DEFAULT_MAX_PROOF_BYTES = 8 * 1024;
 const DEFAULT_REPLAY_TIMEOUT = 1000;
 
 export function resolveOptions(options: VerifierOptions): Settings {
+  if (typeof options !== 'object' || options === null) throw new TypeError('tokenward: options are required ({ issuer, audience, ... })');
   const issuers = nonEmptyList(options.issuer, 'issuer');
   const audiences = nonEmptyList(options.audience, 'audience');
+  const jwks = options.jwks ?? {};
+  checkJwksOptions(jwks);
+  const { jwksUri } = options;
+  checkIssuers(issuers, jwksUri, options.tenants, jwks.allowInsecureHttp ?? false);
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   const refused = algorithms.filter((alg) => algorithm(alg) === undefined);
   if (algorithms.length === 0 || refused.length > 0) {
@@ -161,19 +184,25 @@ export function resolveOptions(options: VerifierOptions): Settings {
     throw new TypeError('tokenward: the RevocationList maxTokenLifetime must be at least the verifier maxTokenLifetime');
   }
 
-  const { jwksUri } = options;
-  const jwks = options.jwks ?? {};
+  if (options.errorDescriptions !== undefined && options.errorDescriptions !== 'specific' && options.errorDescriptions !== 'generic') {
+    throw new TypeError(`tokenward: errorDescriptions must be 'specific' or 'generic', got ${JSON.stringify(options.errorDescriptions)}`);
+  }
+  if (options.realm !== undefined && (typeof options.realm !== 'string' || hasControlCharacter(options.realm))) {
+    throw new TypeError('tokenward: realm must be a string without control characters');
+  }
   const emit = emitter(options.onEvent);
   return {
     issuers,
+    tenants: options.tenants,
+    genericDescriptions: options.errorDescriptions === 'generic',
     jwksUri: (issuer) => (typeof jwksUri === 'string' ? jwksUri : jwksUri?.[issuer]),
     sharedJwks: typeof jwksUri === 'string',
     header: { algorithms: new Set(algorithms), requireTyp: options.requireTyp ?? false },
-    claims: { issuers: new Set(issuers), audiences: new Set(audiences), clockTolerance, maxTokenLifetime },
+    claims: { issuers, audiences: new Set(audiences), clientIdAsAudience: options.clientIdAsAudience === true, clockTolerance, maxTokenLifetime },
     scopeClaims: options.scopeClaims ?? DEFAULT_SCOPE_CLAIMS,
     revocation,
-    tokenCacheMax: options.tokenCache === false ? undefined : (options.tokenCache?.max ?? DEFAULT_TOKEN_CACHE_MAX),
-    maxTokenBytes: options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES,
+    tokenCacheMax: options.tokenCache === false ? undefined : positiveInteger(options.tokenCache?.max, DEFAULT_TOKEN_CACHE_MAX, 'tokenCache.max'),
+    maxTokenBytes: positiveInteger(options.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES, 'maxTokenBytes'),
     allowQueryToken: options.allowQueryToken ?? false,
     realm: options.realm ?? 'api',
     signatureWork,
@@ -234,7 +263,7 @@ function dpopSettings(options: DpopOptions | false | undefined, signatureWork: S
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!(Number.isInteger(value) && value > 0)) throw new TypeError(`tokenward: ${name} must be a positive integer`);
+  if (!(Number.isInteger(value) && value > 0)) throw new TypeError(`tokenward: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -266,4 +295,62 @@ function nonEmptyList(value: unknown, name: string): string[] {
     throw new TypeError(`tokenward: ${name} is required (a non-empty string or list of strings)`);
   }
   return values as string[];
+}
+
+/**
+ * Each issuer is an http(s) URL unless it has a configured JWKS URL (discovery needs one); a
+ * remote `http:` one, a JWKS URL that is not absolute, and a jwksUri key naming no issuer are
+ * refused here rather than found out at the first request.
+ */
+function checkIssuers(issuers: readonly string[], jwksUri: VerifierOptions['jwksUri'], tenants: VerifierOptions['tenants'], allowInsecureHttp: boolean): void {
+  const uriOf = (issuer: string) => (typeof jwksUri === 'string' ? jwksUri : jwksUri?.[issuer]);
+  if (jwksUri !== undefined && typeof jwksUri !== 'string') {
+    if (typeof jwksUri !== 'object' || jwksUri === null) throw new TypeError('tokenward: jwksUri must be a URL or { [issuer]: url }');
+    for (const key of Object.keys(jwksUri)) {
+      if (!issuers.includes(key)) throw new TypeError(`tokenward: jwksUri names ${JSON.stringify(key)}, which is not a configured issuer (${issuers.join(', ')})`);
+    }
+  }
+  for (const issuer of issuers) {
+    const uri = uriOf(issuer);
+    if (uri !== undefined) checkAbsolute(uri, `jwksUri for ${issuer}`, allowInsecureHttp);
+    else checkAbsolute(issuer.replace(TENANT_PLACEHOLDER, '00000000-0000-0000-0000-000000000000'), `issuer ${JSON.stringify(issuer)}`, allowInsecureHttp, ' (its metadata is read from it: give jwksUri for an issuer that is not a URL)');
+    if (!isTemplate(issuer)) continue;
+    if (tenants === undefined) throw new TypeError(`tokenward: issuer ${issuer} is a template; say which tenants it accepts (tenants: ['<tenant id>', ...], or '*' with a jwksUri for it)`);
+    if (tenants === '*' && uri === undefined) throw new TypeError(`tokenward: tenants '*' needs a jwksUri for ${issuer} (Entra: https://login.microsoftonline.com/common/discovery/v2.0/keys), so that a token naming any tenant causes no fetch`);
+  }
+  if (tenants !== undefined && tenants !== '*' && (!Array.isArray(tenants) || tenants.some((tenant) => typeof tenant !== 'string'))) {
+    throw new TypeError("tokenward: tenants must be a list of tenant ids or '*'");
+  }
+}
+
+function checkAbsolute(value: string, what: string, allowInsecureHttp: boolean, notUrlHint = ''): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TypeError(`tokenward: ${what} must be an absolute https URL, got ${JSON.stringify(value)}${notUrlHint}`);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') throw new TypeError(`tokenward: ${what} must be an https URL, got ${JSON.stringify(value)}`);
+  if (!allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+    throw new TypeError(`tokenward: ${what} uses http to ${url.hostname}; keys must come over https (http is allowed for loopback, or with jwks.allowInsecureHttp)`);
+  }
+}
+
+function checkJwksOptions(jwks: JwksOptions): void {
+  if (typeof jwks !== 'object' || jwks === null) throw new TypeError('tokenward: jwks must be an object');
+  for (const name of ['cacheMaxAge', 'timeout', 'maxBytes', 'maxKeys'] as const) positiveInteger(jwks[name], 1, `jwks.${name}`);
+  for (const name of ['cooldown', 'maxStale'] as const) {
+    const value = jwks[name];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new TypeError(`tokenward: jwks.${name} must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
+  }
+  if (jwks.fetch !== undefined && typeof jwks.fetch !== 'function') throw new TypeError('tokenward: jwks.fetch must be a function');
+}
+
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

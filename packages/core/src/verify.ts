@@ -7,7 +7,7 @@
  * Options are resolved in options.ts; this file only wires the parts together and runs them.
  */
 import { SenderConstraints } from './binding.js';
-import { checkClaims } from './claims.js';
+import { checkClaims, issuerMismatch, type ClaimsPolicy } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
 import { ProofVerifier } from './dpop/proof.js';
 import { isTokenwardError, TokenwardError, type Challenges, type Scheme } from './errors.js';
@@ -16,6 +16,7 @@ import { decodeJsonObject, splitCompact, type CompactParts } from './jws/compact
 import { HeaderCache } from './jws/header-cache.js';
 import { verifyJws } from './jws/verify.js';
 import type { KeyEntry } from './keys/key-entry.js';
+import { Issuers } from './issuers.js';
 import { RemoteJwks } from './keys/remote-jwks.js';
 import { resolveOptions, type Settings, type VerifierOptions } from './options.js';
 import type { TokenRequest } from './request.js';
@@ -45,6 +46,12 @@ export interface Verifier {
   check(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
   authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken;
+  /**
+   * Resolves once every issuer's metadata and keys are loaded; rejects with a TokenwardSetupError
+   * that says what is wrong (an unreachable issuer, a metadata document naming another issuer, a
+   * key set with no usable key). Await it at startup to fail fast; the adapters can do it for you.
+   */
+  ready(): Promise<void>;
   /** The list this verifier consults, if any. */
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
@@ -68,7 +75,8 @@ class JwtVerifier implements Verifier {
   readonly realm: string;
   private readonly headers: HeaderCache;
   private readonly cache: TokenCache<CachedToken> | undefined;
-  private readonly keySets: ReadonlyMap<string, RemoteJwks>;
+  private readonly issuers: Issuers;
+  private readonly claims: ClaimsPolicy;
   private readonly proofs: ProofVerifier | undefined;
   private readonly senders: SenderConstraints;
   /** Every token this verifier produced (an earlier stage's `admitted` must be one). */
@@ -79,7 +87,8 @@ class JwtVerifier implements Verifier {
     this.realm = settings.realm;
     this.headers = new HeaderCache(settings.header);
     this.cache = settings.tokenCacheMax === undefined ? undefined : new TokenCache(settings.tokenCacheMax);
-    this.keySets = keySetsOf(settings, (kids) => this.forgetTokensOf(kids));
+    this.issuers = issuersOf(settings, (kids) => this.forgetTokensOf(kids));
+    this.claims = { ...settings.claims, acceptsIssuer: (iss, claims) => this.issuers.accepts(iss, claims) };
     this.proofs = settings.dpop.proofs === undefined ? undefined : new ProofVerifier(settings.dpop.proofs);
     this.senders = new SenderConstraints(this.proofs, settings.mtls, settings.publicOrigin);
   }
@@ -138,6 +147,10 @@ class JwtVerifier implements Verifier {
     }
   }
 
+  async ready(): Promise<void> {
+    await Promise.all(this.issuers.knownKeySets.map(({ issuer, keys }) => keys.ready(issuer)));
+  }
+
   close(): void {
     this.cache?.clear();
     this.headers.clear();
@@ -151,8 +164,8 @@ class JwtVerifier implements Verifier {
     if (payload === undefined) throw new TokenwardError('payload_invalid');
     // The key set is chosen by the (not yet verified) iss, and only among the configured
     // issuers: an unknown issuer never causes a fetch.
-    const keys = typeof payload.iss === 'string' ? this.keySets.get(payload.iss) : undefined;
-    if (keys === undefined) throw new TokenwardError('issuer_mismatch');
+    const keys = this.issuers.keysFor(payload.iss, payload);
+    if (keys === undefined) throw issuerMismatch(payload.iss, this.issuers.configured);
     // No await where nothing is pending: each one is a trip through the microtask queue.
     const found = keys.key(header.kid, header.alg);
     const key = found instanceof Promise ? await found : found;
@@ -160,7 +173,7 @@ class JwtVerifier implements Verifier {
     const signed = verifyJws(token, parts, header.alg, keyObject, this.settings.signatureWork);
     if (signed !== undefined) await signed;
 
-    const claims = checkClaims(payload, this.settings.claims, this.settings.clock() / 1000);
+    const claims = checkClaims(payload, this.claims, this.settings.clock() / 1000);
     const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
     this.issued.add(verified);
     this.cache?.set(token, { token: verified, keys, key });
@@ -256,12 +269,16 @@ class JwtVerifier implements Verifier {
   private rejected(error: unknown, mode: DpopMode, scheme: Scheme | undefined): TokenwardError {
     let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
-    if (answered.has(rejection)) rejection = new TokenwardError(rejection.reason, { scope: rejection.scope, dpopNonce: rejection.dpopNonce, cause: rejection.cause });
+    if (answered.has(rejection)) {
+      rejection = new TokenwardError(rejection.reason, { scope: rejection.scope, dpopNonce: rejection.dpopNonce, detail: rejection.detail, cause: rejection.cause });
+    }
     answered.add(rejection);
     rejection.realm = this.realm;
     rejection.challenges = this.settings.dpop.challenges[mode] as Challenges;
     rejection.scheme = scheme;
-    this.settings.emit({ type: 'token_rejected', reason: rejection.reason, status: rejection.status, cause: rejection.cause });
+    rejection.generic = this.settings.genericDescriptions;
+    const { reason, status, detail, cause } = rejection;
+    this.settings.emit({ type: 'token_rejected', reason, status, ...(detail === undefined ? {} : { detail }), cause });
     return rejection;
   }
 }
@@ -275,15 +292,13 @@ function schemeOf(token: AccessToken | null | undefined): Scheme | undefined {
   return token.binding?.jkt === undefined ? 'Bearer' : 'DPoP';
 }
 
-/** One key set per issuer (one for all when a single jwksUri is configured), each fetched on first use. */
-function keySetsOf(settings: Settings, onRemoved: (kids: readonly string[]) => void): Map<string, RemoteJwks> {
-  const keySet = (resolveUri: () => Promise<string>) =>
+/** The issuers and their key sets (one for all when a single jwksUri is configured), each fetched on first use. */
+function issuersOf(settings: Settings, onRemoved: (kids: readonly string[]) => void): Issuers {
+  const make = (resolveUri: () => Promise<string>) =>
     new RemoteJwks(resolveUri, settings.header.algorithms, settings.refresh, settings.jwksFetch, { emit: settings.emit, clock: settings.clock, onRemoved });
-  const shared = settings.sharedJwks ? keySet(async () => settings.jwksUri(settings.issuers[0] as string) as string) : undefined;
-  const keySets = new Map<string, RemoteJwks>();
-  for (const issuer of settings.issuers) {
-    const uri = settings.jwksUri(issuer);
-    keySets.set(issuer, shared ?? keySet(uri !== undefined ? async () => uri : () => discoverJwksUri(issuer, settings.metadataFetch)));
-  }
-  return keySets;
+  const shared = settings.sharedJwks ? make(async () => settings.jwksUri(settings.issuers[0] as string) as string) : undefined;
+  return new Issuers(settings.issuers, settings.jwksUri, settings.tenants, (issuer, uri) => {
+    if (shared !== undefined) return shared;
+    return make(uri !== undefined ? async () => uri : () => discoverJwksUri(issuer, settings.metadataFetch));
+  });
 }

@@ -131,7 +131,7 @@ describe('token_rejected reports every rejection once, with its reason code and 
     expect(log.of('token_rejected')).toEqual([
       { type: 'token_rejected', reason: 'token_expired', status: 401, cause: undefined },
       { type: 'token_rejected', reason: 'token_malformed', status: 401, cause: undefined },
-      { type: 'token_rejected', reason: 'issuer_mismatch', status: 401, cause: undefined },
+      { type: 'token_rejected', reason: 'issuer_mismatch', status: 401, detail: { claim: 'iss', actual: 'https://other.example', expected: [server.issuer] }, cause: undefined },
       { type: 'token_rejected', reason: 'insufficient_scope', status: 403, cause: undefined },
     ]);
   });

@@ -88,6 +88,11 @@ export class LocalJwks {
     return entry === AMBIGUOUS ? undefined : entry;
   }
 
+  /** Keys that can verify (an ambiguous kid's keys cannot). */
+  get size(): number {
+    return this.all.length;
+  }
+
   /** Key ids published (keys without a kid are not listed). */
   get kids(): string[] {
     return [...this.byKid.keys()];

@@ -10,7 +10,7 @@
  * - a kid gone from a successfully fetched set stops verifying at once.
  * Which key of a set a token gets is local-jwks.ts's.
  */
-import { TokenwardError } from '../errors.js';
+import { TokenwardError, TokenwardSetupError } from '../errors.js';
 import type { EventListener, KeySourceFailure } from '../events.js';
 import { fetchJson, SourceError, type FetchJsonOptions } from '../fetch-json.js';
 import type { KeyEntry } from './key-entry.js';
@@ -71,6 +71,7 @@ export class RemoteJwks {
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
   private lastFailed = false;
+  private lastFailure: { failure: KeySourceFailure; message: string } | undefined;
   private inflight: Promise<void> | undefined;
   private jwksUri: string | undefined;
 
@@ -94,7 +95,7 @@ export class RemoteJwks {
       const selected = this.keys.select(kid, alg);
       if (typeof selected !== 'string') return selected;
       // Only an unknown kid is worth asking the source again, and only when the cooldown allows.
-      if (selected !== 'unknown' || !this.mayFetch(now)) throw this.noKey(selected);
+      if (selected !== 'unknown' || !this.mayFetch(now)) throw this.noKey(selected, kid);
     }
     return this.fetchThenSelect(kid, alg);
   }
@@ -106,6 +107,19 @@ export class RemoteJwks {
     // Traffic served from the verified-token cache must still notice a key removed upstream.
     this.refreshAhead(now);
     return this.keys.current(kid);
+  }
+
+  /**
+   * Resolves once a usable key set is held, fetching it if need be; rejects with a
+   * TokenwardSetupError that says why not (for `verifier.ready()`, at startup).
+   */
+  async ready(issuer: string): Promise<void> {
+    if (!this.usable(this.hooks.clock())) await this.refresh();
+    if (!this.usable(this.hooks.clock())) {
+      const { failure, message } = this.lastFailure ?? { failure: 'network', message: 'no answer' };
+      throw new TokenwardSetupError(failure, `tokenward: no keys for issuer ${issuer}: ${message}`, issuer);
+    }
+    if (this.keys.size === 0) throw new TokenwardSetupError('jwks_empty', `tokenward: ${this.jwksUri as string} publishes no key that can verify tokens (see the key_ignored events)`, issuer);
   }
 
   /** Fetches the set now unless a fetch is under way (then joins it). Never rejects. */
@@ -129,14 +143,15 @@ export class RemoteJwks {
       await this.refresh();
       selected = this.keys.select(kid, alg);
     }
-    if (typeof selected === 'string') throw this.noKey(selected);
+    if (typeof selected === 'string') throw this.noKey(selected, kid);
     return selected;
   }
 
-  private noKey(reason: NoKey): TokenwardError {
+  private noKey(reason: NoKey, kid: string | undefined): TokenwardError {
+    const detail = { kid, expected: this.keys.kids, ...(this.jwksUri === undefined ? {} : { hint: `keys from ${this.jwksUri}` }) };
     // An unknown kid while we cannot ask the source may be a legitimately new key: not the client's fault.
-    if (reason === 'unknown') return new TokenwardError(this.lastFailed ? 'jwks_unavailable' : 'unknown_kid');
-    return new TokenwardError(reason === 'ambiguous' ? 'kid_ambiguous' : 'key_mismatch');
+    if (reason === 'unknown') return new TokenwardError(this.lastFailed ? 'jwks_unavailable' : 'unknown_kid', { detail });
+    return new TokenwardError(reason === 'ambiguous' ? 'kid_ambiguous' : 'key_mismatch', { detail });
   }
 
   /** Starts a background refresh once most of cacheMaxAge has passed; never waits for it. */
@@ -162,13 +177,11 @@ export class RemoteJwks {
       this.lastFailed = false;
     } catch (cause) {
       this.lastFailed = true;
-      this.hooks.emit({
-        type: 'keys_refresh_failed',
-        jwksUri: this.jwksUri,
+      this.lastFailure = {
         failure: cause instanceof SourceError ? (cause.failure as KeySourceFailure) : 'network',
         message: cause instanceof Error ? cause.message : String(cause),
-        staleKeysServing: this.usable(this.hooks.clock()),
-      });
+      };
+      this.hooks.emit({ type: 'keys_refresh_failed', jwksUri: this.jwksUri, ...this.lastFailure, staleKeysServing: this.usable(this.hooks.clock()) });
     }
   }
 
