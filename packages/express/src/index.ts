@@ -5,7 +5,6 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
-  authorizeToken,
   createVerifier,
   isTokenwardError,
   nodeRequest,
@@ -62,10 +61,14 @@ interface Context {
 }
 type RequestWithContext = Request & { [CONTEXT]?: Context };
 
-/** The authentication middleware, from verifier options or an existing verifier. */
-export function tokenward(options: TokenwardOptions | Verifier, adapter: ExpressRouteOptions = {}): RequestHandler {
-  const verifier = isVerifier(options) ? options : createVerifier(options);
-  const settings: ExpressRouteOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options), ...adapter };
+/**
+ * The authentication middleware, from verifier options or an existing verifier: `tokenward(verifier)`,
+ * or `{ verifier }` as the Fastify and Nest adapters take it.
+ */
+export function tokenward(options: TokenwardOptions | Verifier | ({ verifier: Verifier } & ExpressAdapterOptions), adapter: ExpressRouteOptions = {}): RequestHandler {
+  const given = isVerifier(options) ? options : 'verifier' in options ? options.verifier : undefined;
+  const verifier = given ?? createVerifier(options as TokenwardOptions);
+  const settings: ExpressRouteOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options as ExpressAdapterOptions), ...adapter };
   const policy = routePolicy({ credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes, dpop: settings.dpop });
   const context: Context = Object.freeze({ verifier, passErrors: settings.passErrorsToNext === true });
 
@@ -100,14 +103,9 @@ function guard(required: RouteRequirement): RequestHandler {
       run(context, policy, req, res, next, req.auth);
       return;
     }
-    // No tokenward() in front: no verifier and no token, which core refuses as a 401 (fail closed).
-    try {
-      authorizeToken(req.auth, required);
-    } catch (error) {
-      reject(error, res, next, false);
-      return;
-    }
-    next();
+    // No tokenward() in front: a mistake in the app, not the client's. Refused (fail closed) and
+    // handed to Express's error handler as a 500 that names it, rather than a silent 401.
+    next(new Error('tokenward: requireScopes()/requireAnyScope()/requireDpop() needs tokenward() mounted in front of it on this route'));
   };
 }
 
@@ -161,11 +159,11 @@ export function respond(res: Response, error: TokenwardError): void {
   res.status(error.status).set(error.headers).json(error.body);
 }
 
-function isVerifier(value: TokenwardOptions | Verifier): value is Verifier {
+function isVerifier(value: object): value is Verifier {
   return typeof (value as Verifier).authenticate === 'function';
 }
 
-function pickAdapterOptions(options: TokenwardOptions): ExpressAdapterOptions {
+function pickAdapterOptions(options: ExpressAdapterOptions): ExpressAdapterOptions {
   const { credentialsRequired, passErrorsToNext, scopes, anyScopes } = options;
   return { credentialsRequired, passErrorsToNext, scopes, anyScopes };
 }

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import express5 from 'express';
+import express5, { type NextFunction, type Request, type Response } from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { createVerifier, RevocationList, type Verifier } from '@tokenward/core';
@@ -190,16 +190,31 @@ describe.each(flavours)('%s', (_name, express) => {
   });
 
   describe('requireScopes without tokenward() in front', () => {
-    test('fails closed with 401', async () => {
+    test("is the app's mistake: refused (fail closed) and handed to the error handler with a message that names it", async () => {
       const application = express();
       application.get('/x', requireScopes('read:messages'), (_req, res) => {
         res.json({ ok: true });
       });
-      await request(application).get('/x').expect(401);
+      application.use((error: Error, _req: Request, res: Response, _next: NextFunction) => {
+        res.status(500).json({ message: error.message });
+      });
+      const res = await request(application).get('/x').set('Authorization', `Bearer ${token()}`).expect(500);
+      expect(res.body.message).toBe('tokenward: requireScopes()/requireAnyScope()/requireDpop() needs tokenward() mounted in front of it on this route');
     });
   });
 
   describe('an existing verifier', () => {
+    test('is taken as { verifier } too, as the Fastify and Nest adapters take it, with adapter options beside', async () => {
+      const verifier = createVerifier({ issuer: jwks.server.issuer, audience });
+      const application = express();
+      application.use(tokenward({ verifier, credentialsRequired: false }));
+      application.get('/x', (req, res) => {
+        res.json({ user: req.auth?.subject ?? null });
+      });
+      await request(application).get('/x').expect(200, { user: null });
+      await request(application).get('/x').set('Authorization', `Bearer ${token()}`).expect(200, { user: 'user-42' });
+    });
+
     test('is used as is, revocation list included', async () => {
       const revocation = new RevocationList();
       const verifier: Verifier = createVerifier({ issuer: jwks.server.issuer, audience, revocation });

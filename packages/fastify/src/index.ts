@@ -65,6 +65,12 @@ export interface FastifyAdapterOptions {
    * byte as the other adapters do.
    */
   passErrorsToErrorHandler?: boolean;
+  /**
+   * When true, `app.ready()` (and so `listen`) waits for the verifier's metadata and keys and
+   * fails with a TokenwardSetupError that says what is wrong. Default false: keys load on the
+   * first request.
+   */
+  failFast?: boolean;
 }
 
 /** Verifier options (the plugin creates the verifier and closes it with the app), or an existing verifier. */
@@ -75,7 +81,7 @@ const POLICY = Symbol('tokenward.policy');
 type RouteConfig = FastifyContextConfig & { [POLICY]?: RoutePolicy };
 
 const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) => {
-  const { credentialsRequired, protectAll = true, passErrorsToErrorHandler = false } = options;
+  const { credentialsRequired, protectAll = true, passErrorsToErrorHandler = false, failFast = false } = options;
   const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
   // The plugin's options are the most general level of every route's policy.
   const defaults: RouteRequirement = { public: protectAll ? undefined : true, optional: credentialsRequired === false ? true : undefined };
@@ -140,6 +146,7 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
     run(policyOf(request.routeOptions.config), request, reply, done);
   });
 
+  if (failFast) fastify.addHook('onReady', () => verifier.ready());
   // A verifier passed in belongs to the caller, who may share it between apps.
   if (!('verifier' in options)) fastify.addHook('onClose', async () => verifier.close());
 };

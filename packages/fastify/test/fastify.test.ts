@@ -465,3 +465,19 @@ describe("passErrorsToErrorHandler: the app's own error handler", () => {
     expect((await get(base, '/boom', bearer(token()))).body).toEqual({ failure: 'other' });
   });
 });
+
+describe('failFast', () => {
+  test('app.ready() waits for the keys, and fails with what is wrong instead of a 503 at the first request', async () => {
+    const good = Fastify();
+    running.push(good);
+    await good.register(tokenward, { issuer: jwks.server.issuer, audience, failFast: true });
+    const before = jwks.server.jwksRequests;
+    await good.ready();
+    expect(jwks.server.jwksRequests).toBe(before + 1);
+
+    const broken = Fastify();
+    running.push(broken);
+    await broken.register(tokenward, { issuer: jwks.server.issuer, audience, jwksUri: `${jwks.server.issuer}/no-such-jwks.json`, failFast: true });
+    await expect(broken.ready()).rejects.toMatchObject({ name: 'TokenwardSetupError', failure: 'http_status' });
+  });
+});

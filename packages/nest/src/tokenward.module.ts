@@ -4,13 +4,17 @@
  * from Nest's ConfigurableModuleBuilder, so forRootAsync takes `useFactory` (with `inject` and
  * `imports`), `useClass` or `useExisting`, as every Nest module does.
  */
-import { ConfigurableModuleBuilder, Global, Inject, Module, type ConfigurableModuleAsyncOptions, type OnModuleDestroy } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Global, Inject, Module, type ConfigurableModuleAsyncOptions, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createVerifier, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { TokenwardGuard } from './tokenward.guard.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
 
-/** Verifier options (the module creates the verifier and closes it with the app), or an existing verifier. */
-export type TokenwardModuleOptions = VerifierOptions | { verifier: Verifier };
+/**
+ * Verifier options (the module creates the verifier and closes it with the app), or an existing
+ * verifier; `failFast: true` makes the app's start wait for the verifier's metadata and keys and
+ * fail with a TokenwardSetupError that says what is wrong.
+ */
+export type TokenwardModuleOptions = (VerifierOptions | { verifier: Verifier }) & { failFast?: boolean };
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<TokenwardModuleOptions>({ moduleName: 'Tokenward' })
   .setClassMethodName('forRoot')
@@ -25,6 +29,7 @@ const STATE = Symbol('tokenward.moduleState');
 interface State {
   readonly verifier: Verifier;
   readonly owned: boolean;
+  readonly failFast: boolean;
 }
 
 @Global()
@@ -34,8 +39,8 @@ interface State {
     // caches), created when the app is, and closed with it.
     {
       provide: STATE,
-      useFactory: (options: TokenwardModuleOptions): State =>
-        'verifier' in options ? { verifier: options.verifier, owned: false } : { verifier: createVerifier(options), owned: true },
+      useFactory: ({ failFast = false, ...options }: TokenwardModuleOptions): State =>
+        'verifier' in options ? { verifier: options.verifier, owned: false, failFast } : { verifier: createVerifier(options), owned: true, failFast },
       inject: [MODULE_OPTIONS_TOKEN],
     },
     { provide: TOKENWARD_VERIFIER, useFactory: (state: State) => state.verifier, inject: [STATE] },
@@ -43,9 +48,13 @@ interface State {
   ],
   exports: [TOKENWARD_VERIFIER, TokenwardGuard],
 })
-export class TokenwardModule extends ConfigurableModuleClass implements OnModuleDestroy {
+export class TokenwardModule extends ConfigurableModuleClass implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(@Inject(STATE) private readonly state: State) {
     super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.state.failFast) await this.state.verifier.ready();
   }
 
   onModuleDestroy(): void {

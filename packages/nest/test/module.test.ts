@@ -95,6 +95,21 @@ describe('TokenwardModule.forRoot', () => {
   });
 });
 
+describe('failFast', () => {
+  test('the app waits for the keys when it starts, and fails with what is wrong', async () => {
+    const before = jwks.server.jwksRequests;
+    await start({ imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience, failFast: true })], controllers: [MeController] });
+    expect(jwks.server.jwksRequests).toBe(before + 1);
+    const building = Test.createTestingModule({
+      imports: [TokenwardModule.forRoot({ issuer: jwks.server.issuer, audience, jwksUri: `${jwks.server.issuer}/no-such-jwks.json`, failFast: true })],
+      controllers: [MeController],
+    }).compile();
+    const app = (await building).createNestApplication({ logger: false });
+    await expect(app.init()).rejects.toMatchObject({ name: 'TokenwardSetupError', failure: 'http_status' });
+    await app.close();
+  });
+});
+
 describe('TokenwardModule.forRootAsync', () => {
   test('builds the options with useFactory from providers named in inject, from imported modules', async () => {
     const tokenward = TokenwardModule.forRootAsync({
