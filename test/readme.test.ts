@@ -1,11 +1,11 @@
-/** The README's tables are the documentation users read: they must follow the code. */
+/** The error table (docs/errors.md, linked from the README) is what users read: it must follow the code. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reasons } from '@tokenward/core';
 
-const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+const readme = readFileSync(join(__dirname, '..', 'docs', 'errors.md'), 'utf8');
 
-describe('the README error table', () => {
+describe('the error table of docs/errors.md', () => {
   test.each(Object.entries(reasons))('documents %s with its status and description', (reason, spec) => {
     const row = readme.split('\n').find((line) => line.startsWith(`| \`${reason}\` |`));
     expect(row).toBeDefined();
