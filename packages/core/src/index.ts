@@ -29,6 +29,11 @@ export { pollRevocations, REVOCATION_FEED_DEFAULTS } from './revocation-feed.js'
 export type { RevocationFeed, RevocationFeedEvent, RevocationFeedFailure, RevocationFeedOptions } from './revocation-feed.js';
 export { isTokenwardError, reasons, TokenwardError, TokenwardSetupError } from './errors.js';
 export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardErrorOptions } from './errors.js';
+export { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT } from './signals/backchannel-logout.js';
+export type { BackchannelLogoutOptions } from './signals/backchannel-logout.js';
+export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals/receiver.js';
+export type { EventTokenFailure } from './signals/event-token.js';
+export type { SignalEvent } from './signals/signal-events.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';
 export type { JwksOptions } from './keys/remote-jwks.js';
 export type { EventListener, JwkRejection, KeySourceFailure, TokenwardEvent } from './events.js';

@@ -2,7 +2,8 @@
  * A short-lived, bounded, in-memory revocation list, consulted on every verify (cache hits too).
  * Entries remove themselves once no token they could match can still be accepted:
  * - by `jti`: until that token's `exp` (plus the largest clock tolerance a verifier may use);
- * - by subject or client, "issued at or before T": until T plus the longest token lifetime.
+ * - by subject, client or session (`sid`, OpenID Connect Back-Channel Logout), "issued at or
+ *   before T": until T plus the longest token lifetime.
  * A hard `max` per kind bounds memory whatever is fed in; the least recently used entries go
  * first, and each such early eviction is counted and reported.
  */
@@ -10,12 +11,12 @@ import { LRUCache } from 'lru-cache';
 import { clientIdOf, DEFAULT_MAX_TOKEN_LIFETIME, MAX_CLOCK_TOLERANCE, type JwtClaims } from './claims.js';
 
 export interface RevocationListOptions {
-  /** Most entries kept per kind (jti, subject, client). Default 100,000. */
+  /** Most entries kept per kind (jti, subject, client, session). Default 100,000. */
   max?: number;
   /** Seconds: the longest access-token lifetime of the verifiers using this list. Default 24 h. */
   maxTokenLifetime?: number;
   /** Called when `max` pushes out an entry that could still match a valid token. */
-  onEvict?: (entry: { kind: 'jti' | 'subject' | 'client'; value: string }) => void;
+  onEvict?: (entry: { kind: Kind; value: string }) => void;
   /** Milliseconds since the epoch; for tests. */
   clock?: () => number;
 }
@@ -30,7 +31,7 @@ export interface ScopeOfRevocation {
   before?: Instant;
 }
 
-type Kind = 'jti' | 'subject' | 'client';
+type Kind = 'jti' | 'subject' | 'client' | 'session';
 
 export class RevocationList {
   readonly maxTokenLifetime: number;
@@ -41,6 +42,8 @@ export class RevocationList {
   private readonly subjects: LRUCache<string, number>;
   /** client_id (or issuer + client_id) -> cutoff (seconds). */
   private readonly clients: LRUCache<string, number>;
+  /** sid (or issuer + sid) -> cutoff (seconds): the provider's session, ended by a logout. */
+  private readonly sessions: LRUCache<string, number>;
   private evictedCount = 0;
 
   constructor(options: RevocationListOptions = {}) {
@@ -60,6 +63,7 @@ export class RevocationList {
     this.jtis = make('jti');
     this.subjects = make('subject');
     this.clients = make('client');
+    this.sessions = make('session');
   }
 
   /** Revokes one token by its `jti` until its `exp`. */
@@ -79,17 +83,27 @@ export class RevocationList {
     this.revokeIssuedBefore('client', clientId, scope);
   }
 
+  /**
+   * Revokes every token carrying the provider's session id `sid` issued at or before `before`
+   * (default now): a logout of that session (OpenID Connect Back-Channel Logout 1.0 §2.4). Only
+   * tokens with a `sid` claim can match; pass the issuer, since session ids are the provider's.
+   */
+  revokeSession(sid: string, scope: ScopeOfRevocation = {}): void {
+    this.revokeIssuedBefore('session', sid, scope);
+  }
+
   /** Whether a token with these (verified) claims is revoked. */
   isRevoked(claims: JwtClaims): boolean {
     if (this.jtis.size > 0 && claims.jti !== undefined && this.live('jti', claims.jti) !== undefined) return true;
     if (this.subjects.size > 0 && claims.sub !== undefined && this.issuedBefore('subject', claims.sub, claims)) return true;
+    if (this.sessions.size > 0 && typeof claims.sid === 'string' && this.issuedBefore('session', claims.sid, claims)) return true;
     const client = clientIdOf(claims);
     return this.clients.size > 0 && client !== undefined && this.issuedBefore('client', client, claims);
   }
 
   /** Entries held now (all kinds; some may have expired and not been swept yet). */
   get size(): number {
-    return this.jtis.size + this.subjects.size + this.clients.size;
+    return this.jtis.size + this.subjects.size + this.clients.size + this.sessions.size;
   }
 
   /** Entries pushed out by `max` while they could still match a token. */
@@ -101,10 +115,11 @@ export class RevocationList {
     this.jtis.clear();
     this.subjects.clear();
     this.clients.clear();
+    this.sessions.clear();
   }
 
   private cache(kind: Kind): LRUCache<string, number> {
-    return kind === 'jti' ? this.jtis : kind === 'subject' ? this.subjects : this.clients;
+    return kind === 'jti' ? this.jtis : kind === 'subject' ? this.subjects : kind === 'client' ? this.clients : this.sessions;
   }
 
   /** Milliseconds after which an entry can match no acceptable token. */
@@ -124,8 +139,8 @@ export class RevocationList {
     return value;
   }
 
-  private revokeIssuedBefore(kind: 'subject' | 'client', value: string, scope: ScopeOfRevocation): void {
-    if (typeof value !== 'string' || value === '') throw new TypeError('a subject or client id is required');
+  private revokeIssuedBefore(kind: Exclude<Kind, 'jti'>, value: string, scope: ScopeOfRevocation): void {
+    if (typeof value !== 'string' || value === '') throw new TypeError(`a ${kind === 'session' ? 'session id' : kind === 'client' ? 'client id' : 'subject'} is required`);
     const cutoff = scope.before === undefined ? Math.floor(this.clock() / 1000) : seconds(scope.before);
     const key = scope.issuer === undefined ? value : scoped(scope.issuer, value);
     const previous = this.live(kind, key);
@@ -133,7 +148,7 @@ export class RevocationList {
     if (this.expiry(kind, cutoff) > this.clock()) this.cache(kind).set(key, cutoff);
   }
 
-  private issuedBefore(kind: 'subject' | 'client', value: string, claims: JwtClaims): boolean {
+  private issuedBefore(kind: Exclude<Kind, 'jti'>, value: string, claims: JwtClaims): boolean {
     for (const key of claims.iss === undefined ? [value] : [value, scoped(claims.iss, value)]) {
       const cutoff = this.live(kind, key);
       // A token without iat cannot show that it was issued after the cutoff.

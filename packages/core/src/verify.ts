@@ -70,6 +70,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
   return new JwtVerifier(resolveOptions(options));
 }
 
+/**
+ * What a receiver of the issuer's signed events (signals/) shares with the verifier: its issuers
+ * and their key sets (one cache, one fetch), its algorithms, clock and listener. Kept off the
+ * public Verifier interface.
+ */
+export interface VerifierInternals {
+  readonly issuers: Issuers;
+  readonly settings: Settings;
+}
+const internals = new WeakMap<Verifier, VerifierInternals>();
+
+/** The internals of a verifier made by createVerifier; undefined for anything else. */
+export function internalsOf(verifier: Verifier): VerifierInternals | undefined {
+  return internals.get(verifier);
+}
+
 class JwtVerifier implements Verifier {
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
@@ -91,6 +107,7 @@ class JwtVerifier implements Verifier {
     this.claims = { ...settings.claims, acceptsIssuer: (iss, claims) => this.issuers.accepts(iss, claims) };
     this.proofs = settings.dpop.proofs === undefined ? undefined : new ProofVerifier(settings.dpop.proofs);
     this.senders = new SenderConstraints(this.proofs, settings.mtls, settings.publicOrigin);
+    internals.set(this, { issuers: this.issuers, settings });
   }
 
   verify(token: string, required: ScopeRequirement = {}): Promise<AccessToken> {
@@ -162,6 +179,9 @@ class JwtVerifier implements Verifier {
     const header = this.headers.parse(parts.header);
     const payload = decodeJsonObject(parts.payload);
     if (payload === undefined) throw new TokenwardError('payload_invalid');
+    // RFC 8417 §4.3, Back-Channel Logout §4.1: a logout token or security event from our issuer,
+    // whose aud may well be ours (a client id as audience), is never an access token.
+    if (Object.hasOwn(payload, 'events')) throw new TokenwardError('typ_invalid', { detail: { claim: 'events', hint: 'a logout token or security event token, not an access token' } });
     // The key set is chosen by the (not yet verified) iss, and only among the configured
     // issuers: an unknown issuer never causes a fetch.
     const keys = this.issuers.keysFor(payload.iss, payload);

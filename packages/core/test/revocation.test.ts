@@ -89,6 +89,42 @@ describe('revocation by client refuses the tokens of that OAuth client', () => {
   });
 });
 
+describe('revocation by session refuses the tokens that carry that provider session', () => {
+  test('revokeSession refuses tokens whose sid matches and were issued up to the cutoff, and accepts other sessions and tokens without sid', async () => {
+    const { clock, revocation, verifier } = setup();
+    const session = token(clock, { sid: 's-1' });
+    revocation.revokeSession('s-1', { issuer: jwks.server.issuer });
+
+    expect(await rejection(verifier.verify(session))).toMatchObject({ reason: 'token_revoked', status: 401 });
+    await expect(verifier.verify(token(clock, { sid: 's-2' }))).resolves.toMatchObject({ subject: 'user-42' });
+    await expect(verifier.verify(token(clock))).resolves.toMatchObject({ subject: 'user-42' });
+    clock.advance(1_000);
+    await expect(verifier.verify(token(clock, { sid: 's-1' }))).resolves.toMatchObject({ subject: 'user-42' });
+  });
+
+  test('a session id of one issuer does not revoke the same id at another', async () => {
+    const a = 'https://a.example/';
+    const b = 'https://b.example/';
+    const { clock, revocation, verifier } = setup({ issuer: [a, b] });
+    revocation.revokeSession('s-1', { issuer: a });
+
+    expect((await rejection(verifier.verify(token(clock, { sid: 's-1' }, a)))).reason).toBe('token_revoked');
+    await expect(verifier.verify(token(clock, { sid: 's-1' }, b))).resolves.toMatchObject({ issuer: b });
+  });
+
+  test('a session entry counts in size and is bounded by max like the other kinds', () => {
+    const clock = testClock();
+    const evicted: string[] = [];
+    const list = new RevocationList({ clock, max: 2, onEvict: (entry) => evicted.push(`${entry.kind}:${entry.value}`) });
+    list.revokeSession('s-1');
+    list.revokeSession('s-2');
+    list.revokeSession('s-3');
+    expect(list.size).toBe(2);
+    expect(evicted).toEqual(['session:s-1']);
+    expect(() => list.revokeSession('')).toThrow('a session id is required');
+  });
+});
+
 describe('a revocation scoped to an issuer only hits that issuer', () => {
   test('revokeSubject with issuer A refuses user-42 of A and accepts user-42 of B', async () => {
     const a = 'https://a.example/';

@@ -79,6 +79,9 @@ export interface HeaderPolicy {
 const KEY_REFERENCES = ['jku', 'jwk', 'x5u', 'x5c'] as const;
 // RFC 9068 §2.1; matched case-insensitively (RFC 7515 §4.1.9).
 const AT_JWT = /^(application\/)?at\+jwt$/i;
+// Types of the issuer's other JWTs, never access tokens whatever requireTyp says: Back-Channel
+// Logout tokens (§2.4), security event tokens (RFC 8417 §2.3), DPoP proofs (RFC 9449 §4.2).
+const OTHER_JWT = /^(application\/)?(logout|secevent|dpop)\+jwt$/i;
 
 export function parseHeader(segment: string, policy: HeaderPolicy): ProtectedHeader {
   const header = decodeJsonObject(segment);
@@ -94,5 +97,6 @@ export function parseHeader(segment: string, policy: HeaderPolicy): ProtectedHea
   if (kid !== undefined && !isKid(kid)) throw new TokenwardError('kid_invalid');
   if (typ !== undefined && typeof typ !== 'string') throw new TokenwardError('header_invalid');
   if (policy.requireTyp && (typ === undefined || !AT_JWT.test(typ))) throw new TokenwardError('typ_invalid');
+  if (typ !== undefined && OTHER_JWT.test(typ)) throw new TokenwardError('typ_invalid');
   return header as ProtectedHeader;
 }
