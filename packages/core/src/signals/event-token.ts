@@ -14,7 +14,7 @@
  * Receivers (backchannel-logout.ts, security-events.ts) check the `typ` and the events
  * themselves, and say how a failure is answered.
  */
-import { KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { isTokenwardError } from '../errors.js';
