@@ -25,11 +25,13 @@
  *   GET /dpop-only        DPoP required (Bearer refused)                 200 { user: subject }
  *   GET /twice            authenticated twice (two middlewares, guards)  200 { user: subject }
  *
+ * Event receivers (AppSettings.receivers, e.g. POST /backchannel-logout), public.
+ *
  * Rejections are whatever the adapter produces by default; the suite asserts they are identical.
  */
 import type { Server } from 'node:http';
 import type { ServerOptions } from 'node:https';
-import type { VerifierOptions } from '@tokenward/core';
+import type { EventReceiver, Verifier, VerifierOptions } from '@tokenward/core';
 
 export interface SuiteApp {
   /** `http://127.0.0.1:PORT`, already listening. */
@@ -44,6 +46,12 @@ export interface AppSettings {
   trustProxy?: boolean;
   /** Serve over TLS with these node:https options (key, cert, ca, requestCert...); baseUrl is then https. */
   https?: ServerOptions;
+  /**
+   * Event receivers of core mounted as public POST routes (path -> receiver made from the app's
+   * verifier), each in the adapter's idiom: Express `receiver()`, Fastify `receiver` plugin,
+   * Nest `TokenwardReceiverModule`.
+   */
+  receivers?: Readonly<Record<string, (verifier: Verifier) => EventReceiver>>;
 }
 
 export type CreateSuiteApp = (options: VerifierOptions, settings?: AppSettings) => Promise<SuiteApp>;

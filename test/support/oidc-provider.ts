@@ -4,9 +4,13 @@
  * JWT access tokens with the client_credentials grant, for the resource it names (RFC 8707), as
  * Bearer tokens or, with a DPoP proof at the token endpoint, DPoP-bound (RFC 9449).
  *
- * Configuration is the least this needs; what is left out on purpose: findAccount (no end-user
- * is involved in client_credentials), cookies.keys and interactions (no browser flows), an
- * adapter (the in-memory default fits one short-lived process).
+ * With `backchannelLogout`, a second client logs users in (authorization code, through the
+ * provider's development interactions, driven headless: `userToken()`) and registers a
+ * back-channel logout URI (OpenID Connect Back-Channel Logout 1.0); `logout()` ends the user's
+ * session at the provider, which POSTs a logout token to that URI before it answers.
+ *
+ * Configuration is the least this needs; what is left out on purpose: cookies.keys (test
+ * cookies need no signature), an adapter (the in-memory default fits one short-lived process).
  */
 import { generateKeyPair, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -23,6 +27,14 @@ export const OTHER_RESOURCE = 'https://other.example.com';
 export const CLIENT_ID = 'tokenward-interop';
 /** Every scope both APIs define, and what the client asks for by default. */
 export const SCOPES = 'read:messages write:messages admin';
+/** The client end-users log in to (backchannelLogout only): its id is the logout tokens' `aud`. */
+export const WEB_CLIENT_ID = 'tokenward-web';
+const WEB_REDIRECT_URI = 'http://127.0.0.1/callback';
+// The logout URI registered for the web client. Its port is not known when the provider is made
+// (each test's API listens on a port of its own), so the provider's outgoing requests to this
+// origin go to the API set with `logoutTarget`: still a real POST over loopback to that API.
+const LOGOUT_ORIGIN = 'http://127.0.0.1:9';
+export const BACKCHANNEL_LOGOUT_PATH = '/backchannel-logout';
 
 export interface TokenRequest {
   /** Space-delimited; default SCOPES. */
@@ -52,7 +64,22 @@ export interface OidcProvider {
   tokenEndpoint: string;
   /** A client_credentials token; rejects with the provider's error when it refuses. */
   clientCredentialsToken(request?: TokenRequest): Promise<IssuedToken>;
+  /** backchannelLogout: a user's login, headless; the JWT access token for RESOURCE carries the session's `sid`. */
+  userToken(accountId: string): Promise<UserSession>;
+  /** backchannelLogout: where the provider's logout POSTs go (`http://127.0.0.1:PORT` of the API under test). */
+  logoutTarget(baseUrl: string): void;
   close(): Promise<void>;
+}
+
+export interface UserSession {
+  accessToken: string;
+  /** Ends this session at the provider ("sign me out" on its end-session page); resolves once its logout POST was answered. */
+  logout(): Promise<{ delivered: boolean; error?: unknown }>;
+}
+
+export interface ProviderOptions {
+  /** Add the web client with a back-channel logout URI (sid in its tokens). */
+  backchannelLogout?: boolean;
 }
 
 /**
@@ -65,6 +92,11 @@ const KNOWN_NOTICES = [
   'oidc-provider WARNING: Unsupported runtime.',
   // At construction: the in-memory adapter loses everything on restart, which is what a test wants.
   'oidc-provider WARNING: a quick start development-only in-memory adapter is used',
+  // With backchannelLogout: the development interactions are how a test logs a user in, headless.
+  'oidc-provider WARNING: a quick start development-only feature devInteractions is enabled',
+  // At the first outgoing request (a logout POST): under jest's module sandbox it cannot build the
+  // undici Agent of its SSRF guard; the guard is off here anyway (see `fetch` below).
+  'oidc-provider WARNING: failed to setup SSRF protection for fetch',
 ];
 
 async function withoutKnownNotices<T>(step: () => Promise<T>): Promise<T> {
@@ -92,7 +124,7 @@ async function signingKeys(): Promise<JWK[]> {
   return [rsa.privateKey.export({ format: 'jwk' }), ec.privateKey.export({ format: 'jwk' })];
 }
 
-export async function startOidcProvider(): Promise<OidcProvider> {
+export async function startOidcProvider(options: ProviderOptions = {}): Promise<OidcProvider> {
   // Evaluated here, not at the top of the file: its import-time notice is caught like the others.
   const { Provider, errors } = await withoutKnownNotices(() => import('oidc-provider'));
   const keys = await signingKeys();
@@ -124,16 +156,55 @@ export async function startOidcProvider(): Promise<OidcProvider> {
         // No `scope` here: in v9 a client's scope metadata may name only the provider's own
         // `scopes` (openid, offline_access); an API's scopes are granted by getResourceServerInfo.
       },
+      ...(options.backchannelLogout === true
+        ? [
+            {
+              client_id: WEB_CLIENT_ID,
+              client_secret: clientSecret,
+              redirect_uris: [WEB_REDIRECT_URI],
+              backchannel_logout_uri: `${LOGOUT_ORIGIN}${BACKCHANNEL_LOGOUT_PATH}`,
+              // Puts the session's sid in the logout token (and in the access tokens, below).
+              backchannel_logout_session_required: true,
+            },
+          ]
+        : []),
     ],
-    // 5 min, under tokenward's maxTokenLifetime; set because the default function prints a notice.
-    ttl: { ClientCredentials: 300 },
+    // Any login is an account of that id (the development interactions ask for a name only).
+    findAccount: async (_ctx, accountId) => ({ accountId, claims: async () => ({ sub: accountId }) }),
+    pkce: { required: () => false },
+    // oidc-provider 9 puts no sid in JWT access tokens; providers that support logout of access
+    // tokens by session do (the resource server's only way to tell sessions apart).
+    extraTokenClaims: async (_ctx, token) => ('sid' in token && typeof token.sid === 'string' ? { sid: token.sid } : undefined),
+    // Its outgoing requests refuse loopback addresses (an SSRF guard) by default: the logout POST
+    // goes to the API under test on 127.0.0.1, through the global fetch.
+    fetch: (url, init) => {
+      const target = new URL(url);
+      const rewritten = target.origin === LOGOUT_ORIGIN && logoutBase !== undefined ? `${logoutBase}${target.pathname}` : url;
+      const { dispatcher: _dispatcher, ...rest } = init as RequestInit & { dispatcher?: unknown };
+      return fetch(rewritten, rest);
+    },
+    // Each set because the default functions print a notice; access tokens under tokenward's maxTokenLifetime.
+    ttl: { ClientCredentials: 300, AccessToken: 300, IdToken: 300, Interaction: 600, Session: 3600, Grant: 3600 },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: options.backchannelLogout === true },
+      backchannelLogout: { enabled: options.backchannelLogout === true },
+      // The end-session page is its form (with the xsrf token) and a button; the defaults print a notice.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.body = `<!DOCTYPE html><html><body>${form}<button form="op.logoutForm" name="logout" value="yes">Sign out</button></body></html>`;
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.body = '<!DOCTYPE html><html><body>Signed out</body></html>';
+        },
+      },
       clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Without a resource the token would be opaque; these two APIs get JWTs with `aud` = the
         // resource. Scopes a resource does not define are dropped from its tokens.
+        // The authorization-code client asks for RESOURCE at the authorization and token endpoints.
+        useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx, resource) => {
           if (resource === RESOURCE) return { scope: SCOPES, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
           if (resource === OTHER_RESOURCE) return { scope: SCOPES, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
@@ -150,12 +221,21 @@ export async function startOidcProvider(): Promise<OidcProvider> {
     },
   };
   let tokenEndpoint: string;
+  let logoutBase: string | undefined;
+  // The last logout POST's outcome, as the provider reports it.
+  let logoutOutcome: { delivered: boolean; error?: unknown } | undefined;
   // A 500 from the provider carries no detail; its server_error event does, for the rejection.
   let serverError: unknown;
   try {
     const provider = await withoutKnownNotices(async () => new Provider(issuer, configuration));
     provider.on('server_error', (_ctx, error) => {
       serverError = error;
+    });
+    provider.on('backchannel.success', () => {
+      logoutOutcome = { delivered: true };
+    });
+    provider.on('backchannel.error', (_ctx, error) => {
+      logoutOutcome = { delivered: false, error };
     });
     server.on('request', provider.callback());
     // Where a client finds the token endpoint: the provider's metadata.
@@ -193,6 +273,39 @@ export async function startOidcProvider(): Promise<OidcProvider> {
       if (!res.ok) throw new Error(`token endpoint answered ${res.status} ${body.error}: ${body.error_description}`, { cause: serverError });
       return dpopNonce === undefined ? body : { ...body, dpopNonce };
     },
+    logoutTarget(baseUrl) {
+      logoutBase = baseUrl;
+    },
+    async userToken(accountId) {
+      if (options.backchannelLogout !== true) throw new Error('startOidcProvider({ backchannelLogout: true }) has the web client');
+      const browser = cookieJar(issuer);
+      // The authorization request, the login and consent prompts of the development interactions, the code.
+      const authorize = `/auth?${new URLSearchParams({ client_id: WEB_CLIENT_ID, response_type: 'code', scope: `openid ${SCOPES}`, redirect_uri: WEB_REDIRECT_URI, resource: RESOURCE })}`;
+      let location = (await browser.go(authorize)).headers.get('location') as string;
+      location = (await browser.go((await browser.submit(location, { prompt: 'login', login: accountId })).headers.get('location') as string)).headers.get('location') as string;
+      location = (await browser.go((await browser.submit(location, { prompt: 'consent' })).headers.get('location') as string)).headers.get('location') as string;
+      const code = new URL(location).searchParams.get('code');
+      if (code === null) throw new Error(`no code from the provider: ${location}`);
+      const res = await fetch(tokenEndpoint, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`${WEB_CLIENT_ID}:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: WEB_REDIRECT_URI, resource: RESOURCE }),
+      });
+      const body = (await res.json()) as TokenResponse & { error?: string };
+      if (!res.ok) throw new Error(`token endpoint answered ${res.status} ${body.error}`, { cause: serverError });
+      return {
+        accessToken: body.access_token,
+        async logout() {
+          logoutOutcome = undefined;
+          // The end-session page's form, then "yes, sign me out": the provider POSTs the logout token before it redirects.
+          const page = await (await browser.go('/session/end')).text();
+          const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+          if (xsrf === undefined) throw new Error('no xsrf on the end-session page');
+          await withoutKnownNotices(() => browser.submit('/session/end/confirm', { xsrf, logout: 'yes' }));
+          return logoutOutcome ?? { delivered: false, error: new Error('the provider sent no logout token') };
+        },
+      };
+    },
     close,
   };
 }
@@ -205,4 +318,25 @@ export async function startOidcProvider(): Promise<OidcProvider> {
 export async function dpopBoundToken(provider: OidcProvider, request: Omit<TokenRequest, 'dpop'> = {}): Promise<{ client: DpopClient; token: IssuedToken }> {
   const client = await dpopClient();
   return { client, token: await provider.clientCredentialsToken({ ...request, dpop: client }) };
+}
+
+/** A browser's cookies for one origin, enough for the provider's interaction and session cookies. */
+function cookieJar(origin: string) {
+  const cookies = new Map<string, string>();
+  async function go(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (cookies.size > 0) headers.set('cookie', [...cookies].map(([name, value]) => `${name}=${value}`).join('; '));
+    const res = await fetch(new URL(path, origin), { ...init, headers, redirect: 'manual' });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair = ''] = cookie.split(';');
+      const at = pair.indexOf('=');
+      const name = pair.slice(0, at);
+      const value = pair.slice(at + 1);
+      if (value === '' || /expires=Thu, 01 Jan 1970/i.test(cookie)) cookies.delete(name);
+      else cookies.set(name, value);
+    }
+    return res;
+  }
+  const submit = (path: string, fields: Record<string, string>) => go(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+  return { go, submit };
 }

@@ -31,6 +31,7 @@ export { isTokenwardError, reasons, TokenwardError, TokenwardSetupError } from '
 export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardErrorOptions } from './errors.js';
 export { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT } from './signals/backchannel-logout.js';
 export type { BackchannelLogoutOptions } from './signals/backchannel-logout.js';
+export { readBody } from './signals/receiver.js';
 export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals/receiver.js';
 export type { EventTokenFailure } from './signals/event-token.js';
 export type { SignalEvent } from './signals/signal-events.js';

@@ -7,6 +7,7 @@ import { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT, createVerifier, type Backc
 import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server';
 import { makeKey } from '../../../test/support/keys';
 import { rejection } from '../../../test/support/observe';
+import { logoutForm, logoutToken as mintLogoutToken } from '../../../test/support/logout';
 import { mint, now } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
@@ -21,14 +22,11 @@ function setup(options: Partial<BackchannelLogoutOptions> = {}, verifierOptions:
 }
 
 function logoutToken(claims: Record<string, unknown> = {}, header: Record<string, unknown> = { typ: 'logout+jwt' }, key = jwks.key): string {
-  const iat = now();
-  const payload = { iss: jwks.server.issuer, aud: clientId, iat, exp: iat + 120, jti: `lt-${Math.random().toString(36).slice(2)}`, sub: 'user-42', sid: 'session-1', events: { [BACKCHANNEL_LOGOUT_EVENT]: {} }, ...claims };
-  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete (payload as Record<string, unknown>)[name];
-  return mint(key, { issuer: jwks.server.issuer, audience }, { header, claims: payload, replaceClaims: true });
+  return mintLogoutToken({ key, issuer: jwks.server.issuer, clientId, claims, header });
 }
 
 function post(token: string): ReceiverRequest {
-  return { method: 'POST', contentType: 'application/x-www-form-urlencoded', body: `logout_token=${encodeURIComponent(token)}` };
+  return { method: 'POST', contentType: 'application/x-www-form-urlencoded', body: logoutForm(token) };
 }
 
 function accessToken(claims: Record<string, unknown> = {}): string {

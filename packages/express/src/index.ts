@@ -8,8 +8,10 @@ import {
   createVerifier,
   isTokenwardError,
   nodeRequest,
+  readBody,
   routePolicy,
   type AccessToken,
+  type EventReceiver,
   type DpopMode,
   type RoutePolicy,
   type RouteRequirement,
@@ -159,6 +161,26 @@ export function respond(res: Response, error: TokenwardError): void {
   res.status(error.status).set(error.headers).json(error.body);
 }
 
+/**
+ * An event receiver of core (`backchannelLogout`, `securityEvents`) as a route handler:
+ * `app.post('/backchannel-logout', receiver(backchannelLogout({ verifier, clientId })))`, mounted
+ * in front of tokenward(), since the provider's POST carries no access token. A body an Express
+ * parser already read (`express.urlencoded()`) is used as it made it; otherwise it is read here,
+ * capped. Core answers; this only writes the answer.
+ */
+export function receiver(eventReceiver: EventReceiver): RequestHandler {
+  return function tokenwardReceiver(req: Request, res: Response, next: NextFunction): void {
+    const body = req.readableEnded ? Promise.resolve(req.body as Parameters<EventReceiver['handle']>[0]['body']) : readBody(req, eventReceiver.maxBytes);
+    body
+      .then((read) => eventReceiver.handle({ method: req.method, contentType: req.get('content-type'), body: read }))
+      .then((answer) => {
+        res.status(answer.status).set(answer.headers);
+        if (answer.body === undefined) res.end();
+        else res.send(answer.body);
+      }, next);
+  };
+}
+
 function isVerifier(value: object): value is Verifier {
   return typeof (value as Verifier).authenticate === 'function';
 }
@@ -169,9 +191,10 @@ function pickAdapterOptions(options: ExpressAdapterOptions): ExpressAdapterOptio
 }
 
 export {
+  backchannelLogout,
   createVerifier,
   isTokenwardError,
   RevocationList,
   TokenwardError,
 } from '@tokenward/core';
-export type { AccessToken, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';
+export type { AccessToken, BackchannelLogoutOptions, EventReceiver, SignalEvent, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';

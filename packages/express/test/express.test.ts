@@ -3,12 +3,13 @@ import express5, { type NextFunction, type Request, type Response } from 'expres
 import express4 from 'express4';
 import request from 'supertest';
 import { createVerifier, RevocationList, type Verifier } from '@tokenward/core';
-import { requireAnyScope, requireScopes, tokenward, type TokenwardOptions } from '@tokenward/express';
+import { backchannelLogout, receiver, requireAnyScope, requireScopes, tokenward, type TokenwardOptions } from '@tokenward/express';
 import { makeKey } from '../../../test/support/keys';
 import { serveOneKey, startJwksServer } from '../../../test/support/jwks-server';
 import { mint } from '../../../test/support/tokens';
 import { rawRequest } from '../../../test/support/raw-http';
 import { withDpop } from '../../../test/support/challenges';
+import { logoutForm, logoutToken } from '../../../test/support/logout';
 
 // Express 4 and 5 differ in routing and in how they treat returned promises; the adapter must
 // behave the same on both.
@@ -228,6 +229,39 @@ describe.each(flavours)('%s', (_name, express) => {
       revocation.revokeSubject('user-42', { before: Math.floor(Date.now() / 1000) + 1 });
       const res = await request(application).get('/x').set('Authorization', `Bearer ${jwt}`).expect(401);
       expect(res.body.error_description).toBe('Token revoked');
+    });
+  });
+
+  describe('receiver() mounts an event receiver of core', () => {
+    function logoutApp(parser: boolean) {
+      const verifier = createVerifier({ issuer: jwks.server.issuer, audience, jwksUri: jwks.server.jwksUri });
+      const app = express();
+      if (parser) app.use(express.urlencoded({ extended: false }));
+      app.post('/backchannel-logout', receiver(backchannelLogout({ verifier, clientId: 'web-app' })));
+      app.use(tokenward(verifier));
+      app.get('/me', (req, res) => {
+        res.json({ user: req.auth?.subject });
+      });
+      return app;
+    }
+
+    test.each([
+      ['read by the receiver', false],
+      ['parsed by express.urlencoded() in front', true],
+    ])('a logout with its body %s is a 200, and the session token is refused afterwards', async (_how, parser) => {
+      const app = logoutApp(parser);
+      const access = token({ sid: 'session-1', iat: Math.floor(Date.now() / 1000) - 5 });
+      await request(app).get('/me').set('Authorization', `Bearer ${access}`).expect(200);
+      const logout = logoutForm(logoutToken({ key: jwks.key, issuer: jwks.server.issuer, clientId: 'web-app' }));
+      const res = await request(app).post('/backchannel-logout').type('form').send(logout).expect(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.text).toBe('');
+      await request(app).get('/me').set('Authorization', `Bearer ${access}`).expect(401);
+    });
+
+    test('a bad logout token is a 400 with the JSON error, never a 500', async () => {
+      const res = await request(logoutApp(true)).post('/backchannel-logout').type('form').send('logout_token=x').expect(400);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) });
     });
   });
 });

@@ -11,8 +11,10 @@ import {
   createVerifier,
   isTokenwardError,
   nodeRequest,
+  readBody,
   routePolicy,
   type AccessToken,
+  type EventReceiver,
   type DpopMode,
   type RoutePolicy,
   type RouteRequirement,
@@ -167,5 +169,32 @@ export function respond(reply: FastifyReply, error: TokenwardError): FastifyRepl
 export const tokenward = fp(plugin, { name: '@tokenward/fastify', fastify: '5.x' });
 export default tokenward;
 
-export { createVerifier, isTokenwardError, RevocationList, TokenwardError } from '@tokenward/core';
-export type { AccessToken, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';
+export interface ReceiverOptions {
+  /** The route's path, e.g. '/backchannel-logout'. */
+  path: string;
+  /** An event receiver of core: `backchannelLogout({ verifier: app.tokenward, clientId })`, `securityEvents(...)`. */
+  receiver: EventReceiver;
+}
+
+/**
+ * An event receiver of core as a POST route: `app.register(receiver, { path, receiver:
+ * backchannelLogout({ verifier: app.tokenward, clientId }) })`. Public (the provider's POST carries
+ * no access token). Not wrapped with fastify-plugin: the body parser it adds stays in its own
+ * scope, where every body is read raw and capped, so that core decides on media type and size
+ * alike on every adapter. Core answers; this only writes the answer.
+ */
+export const receiver: FastifyPluginAsync<ReceiverOptions> = async (fastify, options) => {
+  const { path, receiver: eventReceiver } = options;
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    readBody(payload, eventReceiver.maxBytes).then((body) => done(null, body), done);
+  });
+  fastify.post(path, { config: { public: true } }, async (request, reply) => {
+    const answer = await eventReceiver.handle({ method: request.method, contentType: request.headers['content-type'], body: request.body as Buffer | undefined });
+    reply.code(answer.status).headers(answer.headers);
+    return reply.send(answer.body);
+  });
+};
+
+export { backchannelLogout, createVerifier, isTokenwardError, RevocationList, TokenwardError } from '@tokenward/core';
+export type { AccessToken, BackchannelLogoutOptions, EventReceiver, SignalEvent, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';

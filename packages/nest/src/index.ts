@@ -2,7 +2,9 @@
 export { TokenwardModule } from './tokenward.module.js';
 export type { TokenwardModuleAsyncOptions, TokenwardModuleOptions } from './tokenward.module.js';
 export { TokenwardGuard } from './tokenward.guard.js';
+export { TokenwardReceiverModule } from './receiver.module.js';
+export type { TokenwardReceiverOptions } from './receiver.module.js';
 export { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, ANY_SCOPE_KEY, DPOP_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY } from './decorators.js';
 export { TOKENWARD_VERIFIER } from './tokens.js';
-export { createVerifier, isTokenwardError, RevocationList, TokenwardError } from '@tokenward/core';
-export type { AccessToken, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';
+export { backchannelLogout, createVerifier, isTokenwardError, RevocationList, TokenwardError } from '@tokenward/core';
+export type { AccessToken, BackchannelLogoutOptions, EventReceiver, SignalEvent, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { requireAnyScope, requireScopes, tokenward } from '@tokenward/express';
+import { receiver, requireAnyScope, requireScopes, tokenward } from '@tokenward/express';
 import { createVerifier } from '@tokenward/core';
 import type { CreateSuiteApp } from '../app-factory';
 
@@ -11,6 +11,8 @@ export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   const verifier = createVerifier(options);
   const app = express();
   if (settings.trustProxy === true) app.set('trust proxy', true);
+  // Mounted before tokenward(): the provider's POST carries no access token.
+  for (const [path, make] of Object.entries(settings.receivers ?? {})) app.post(path, receiver(make(verifier)));
   app.get('/public', (_req, res) => {
     res.json({ ok: true });
   });

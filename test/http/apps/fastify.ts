@@ -4,13 +4,14 @@
  * level of config, so where the contract combines levels the nearest single declaration stands in.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import tokenward from '@tokenward/fastify';
+import tokenward, { receiver } from '@tokenward/fastify';
 import type { CreateSuiteApp } from '../app-factory';
 
 export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   // One type for both: the routes below do not depend on the server being http or https.
   const app = (settings.https === undefined ? Fastify({ trustProxy: settings.trustProxy === true }) : Fastify({ trustProxy: settings.trustProxy === true, https: settings.https })) as FastifyInstance;
   await app.register(tokenward, options);
+  for (const [path, make] of Object.entries(settings.receivers ?? {})) await app.register(receiver, { path, receiver: make(app.tokenward) });
   app.get('/public', { config: { public: true } }, async () => ({ ok: true }));
   app.get('/optional', { config: { optional: true } }, async (req) => ({ user: req.auth?.subject ?? null }));
   app.get('/me', async (req) => ({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort() }));

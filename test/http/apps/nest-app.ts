@@ -2,10 +2,10 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, type AccessToken } from '@tokenward/nest';
+import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, TokenwardReceiverModule, type AccessToken } from '@tokenward/nest';
 import type { VerifierOptions } from '@tokenward/core';
 import type { AddressInfo } from 'node:net';
-import type { SuiteApp } from '../app-factory';
+import type { AppSettings, SuiteApp } from '../app-factory';
 
 @Controller()
 class SuiteController {
@@ -111,9 +111,9 @@ class ScopedController {
 }
 
 /** The module: tokenward from forRoot, the guard global, as most Nest apps would have it. */
-export function suiteModule(options: VerifierOptions): new () => unknown {
+export function suiteModule(options: VerifierOptions, receivers: AppSettings['receivers'] = {}): new () => unknown {
   @Module({
-    imports: [TokenwardModule.forRoot(options)],
+    imports: [TokenwardModule.forRoot(options), ...Object.entries(receivers).map(([path, receiver]) => TokenwardReceiverModule.register({ path, receiver }))],
     controllers: [SuiteController, OpenController, ScopedController],
     providers: [{ provide: APP_GUARD, useClass: TokenwardGuard }],
   })

@@ -6,7 +6,7 @@ import type { CreateSuiteApp } from '../app-factory';
 import { listen, suiteModule } from './nest-app';
 
 export const createApp: CreateSuiteApp = async (options, settings = {}) => {
-  const app = await NestFactory.create<NestExpressApplication>(suiteModule(options), new ExpressAdapter(), { logger: false, httpsOptions: settings.https as HttpsOptions | undefined });
+  const app = await NestFactory.create<NestExpressApplication>(suiteModule(options, settings.receivers), new ExpressAdapter(), { logger: false, httpsOptions: settings.https as HttpsOptions | undefined });
   if (settings.trustProxy === true) app.set('trust proxy', true);
   return listen(app, settings.https !== undefined);
 };

@@ -6,5 +6,5 @@ import { listen, suiteModule } from './nest-app';
 
 export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   const adapter = new FastifyAdapter({ trustProxy: settings.trustProxy === true, ...(settings.https === undefined ? {} : { https: settings.https }) });
-  return listen(await NestFactory.create<NestFastifyApplication>(suiteModule(options), adapter, { logger: false }), settings.https !== undefined);
+  return listen(await NestFactory.create<NestFastifyApplication>(suiteModule(options, settings.receivers), adapter, { logger: false }), settings.https !== undefined);
 };

@@ -119,9 +119,10 @@ class BackchannelLogout implements EventReceiver {
   private logoutToken(request: ReceiverRequest): string {
     const text = rawText(request.body, this.maxBytes);
     if (text === 'too_large') throw new EventTokenError('invalid_request', 'The request body is too large');
+    // Also for a body the framework parsed: a JSON body is not a logout request, whatever it holds.
+    if (mediaTypeOf(request.contentType) !== FORM) throw new EventTokenError('invalid_request', `Logout requests are ${FORM}`);
     let value: unknown;
     if (text !== undefined) {
-      if (mediaTypeOf(request.contentType) !== FORM) throw new EventTokenError('invalid_request', `Logout requests are ${FORM}`);
       const values = new URLSearchParams(text).getAll('logout_token');
       value = values.length === 1 ? values[0] : values;
     } else {

@@ -4,6 +4,7 @@
  * own. The body is capped before it is read as anything: `maxBytes` is for the adapter's body
  * reader, and checked again here.
  */
+import type { IncomingMessage } from 'node:http';
 
 export interface ReceiverRequest {
   readonly method: string;
@@ -48,4 +49,34 @@ export function answer(status: number, headers: Record<string, string>, body?: u
     headers: { 'Cache-Control': 'no-store', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   };
+}
+
+/**
+ * A Node request's body, read up to `maxBytes` + 1 bytes (enough to know it is too large, which
+ * the receiver then refuses): for adapters whose framework has not read it. A declared length
+ * over the cap is refused without reading anything.
+ */
+export function readBody(raw: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const declared = Number(raw.headers['content-length']);
+  if (declared > maxBytes) {
+    raw.resume();
+    return Promise.resolve(Buffer.alloc(maxBytes + 1));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > maxBytes) {
+        // Enough to refuse; the rest is discarded as it comes.
+        raw.off('data', onData);
+        raw.resume();
+        resolve(Buffer.concat(chunks).subarray(0, maxBytes + 1));
+      }
+    };
+    raw.on('data', onData);
+    raw.once('end', () => resolve(Buffer.concat(chunks)));
+    raw.once('error', reject);
+  });
 }
