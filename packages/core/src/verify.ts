@@ -270,7 +270,8 @@ class JwtVerifier implements Verifier {
     let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
     if (answered.has(rejection)) {
-      rejection = new TokenwardError(rejection.reason, { scope: rejection.scope, dpopNonce: rejection.dpopNonce, detail: rejection.detail, cause: rejection.cause });
+      const { reason, scope, dpopNonce, retryAfter, detail, cause } = rejection;
+      rejection = new TokenwardError(reason, { scope, dpopNonce, retryAfter, detail, cause });
     }
     answered.add(rejection);
     rejection.realm = this.realm;
