@@ -30,6 +30,6 @@ export type { RevocationFeed, RevocationFeedEvent, RevocationFeedFailure, Revoca
 export { isTokenwardError, reasons, TokenwardError, TokenwardSetupError } from './errors.js';
 export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardErrorOptions } from './errors.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';
-export type { JwksOptions } from './keys/remote-jwks.js';
+export type { JwksOptions, UnknownKidInCooldown } from './keys/remote-jwks.js';
 export type { EventListener, JwkRejection, KeySourceFailure, TokenwardEvent } from './events.js';
 export type { FetchFailure, FetchLike } from './fetch-json.js';
