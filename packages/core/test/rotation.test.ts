@@ -6,7 +6,7 @@
  * then without waiting for a request. Real JWKS servers on 127.0.0.1 and real timers, with
  * cooldowns of a few hundred milliseconds; the clock option only where a test reads Retry-After.
  */
-import { createVerifier, type Verifier, type VerifierOptions } from '@tokenward/core';
+import { createVerifier, RevocationList, TokenwardError, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { figure } from '../../../test/support/figures';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
@@ -190,6 +190,20 @@ describe('random kids cannot buy more than one fetch per window', () => {
   });
 });
 
+describe('a fetch that starts before the scheduled one takes its place', () => {
+  test('a request after the window fetches, and the fetch scheduled for that moment does not follow it', async () => {
+    const clock = testClock();
+    const { server, verifier } = await rotated({ clock });
+    expect((await rejection(verifier.verify(token(k2, server, claimsAt(clock))))).reason).toBe('key_pending');
+    clock.advance(COOLDOWN);
+    await expect(verifier.verify(token(k2, server, claimsAt(clock)))).resolves.toMatchObject({ header: expect.objectContaining({ kid: 'k2' }) });
+    expect(server.jwksRequests).toBe(2);
+    // Past the moment the scheduled fetch was set for.
+    await sleep(COOLDOWN * 2);
+    expect(server.jwksRequests).toBe(2);
+  });
+});
+
 describe("unknownKidInCooldown 'reject' keeps the 401, and the key still arrives when the window ends", () => {
   test('a new-kid token is 401 unknown_kid inside the cooldown, the scheduled fetch brings its key with no request, and it is then accepted', async () => {
     const { server, verifier, log } = await rotated({ jwks: { unknownKidInCooldown: 'reject' } });
@@ -219,5 +233,23 @@ describe('verifier.close() cancels the scheduled fetch', () => {
     verifier.close();
     await sleep(COOLDOWN * 2);
     expect(server.jwksRequests).toBe(1);
+  });
+});
+
+describe('an error given to several requests keeps its Retry-After in the copy each one gets', () => {
+  test('one rejection thrown for two requests (here by a revocation list) answers both with its retryAfter', async () => {
+    const shared = new TokenwardError('key_pending', { retryAfter: 7 });
+    class Unreachable extends RevocationList {
+      override isRevoked(): boolean {
+        throw shared;
+      }
+    }
+    const { server } = await rotated();
+    const verifier = createVerifier({ issuer: server.issuer, audience, jwksUri: server.jwksUri, revocation: new Unreachable() });
+    const jwt = token(k1, server);
+    const first = await rejection(verifier.verify(jwt));
+    const second = await rejection(verifier.verify(jwt));
+    expect(second).not.toBe(first);
+    expect([first.headers['Retry-After'], second.headers['Retry-After']]).toEqual(['7', '7']);
   });
 });
