@@ -185,3 +185,38 @@ describe('a DPoP-bound token from the provider (RFC 9449)', () => {
     });
   });
 });
+
+describe('a signing key rotated at the provider, which signs with a new key as soon as it publishes it', () => {
+  // Short, so that the test waits for one window; the default is 30 s.
+  const COOLDOWN = 1_000;
+
+  test('a token under the new kid inside the cooldown is never a 401: 503 key_pending, then 200 once the key set is fetched at the window end, with no request asking', async () => {
+    const app = await (await loadApp('express'))({ issuer: op.issuer, audience: RESOURCE, jwks: { cooldown: COOLDOWN } });
+    try {
+      // The keys are fetched for a token under the old key.
+      expect((await get(app.baseUrl, '/me', bearer(full.access_token))).status).toBe(200);
+      const fetched = op.jwksRequests;
+      const kid = await op.rotateSigningKey();
+      const rotated = await op.clientCredentialsToken();
+      expect(decodeProtectedHeader(rotated.access_token).kid).toBe(kid);
+
+      for (let i = 0; i < 3; i++) {
+        const res = await get(app.baseUrl, '/me', bearer(rotated.access_token));
+        expect({ status: res.status, body: res.body }).toEqual({ status: 503, body: { error: 'temporarily_unavailable', error_description: 'Signing key not yet known; retry shortly' } });
+        expect(Number(res.header('retry-after'))).toBe(Math.ceil(COOLDOWN / 1000));
+      }
+      expect(op.jwksRequests).toBe(fetched);
+
+      // No request now: the fetch scheduled for the window end comes by itself.
+      const deadline = Date.now() + 3 * COOLDOWN;
+      while (op.jwksRequests === fetched && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(op.jwksRequests).toBe(fetched + 1);
+
+      expect(await get(app.baseUrl, '/me', bearer(rotated.access_token))).toMatchObject({ status: 200, body: { user: CLIENT_ID } });
+      expect((await get(app.baseUrl, '/me', bearer(full.access_token))).status).toBe(200);
+      expect(op.jwksRequests).toBe(fetched + 1);
+    } finally {
+      await app.close();
+    }
+  });
+});

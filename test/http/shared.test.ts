@@ -118,7 +118,8 @@ const cases: Case[] = [
   { name: 'a five-segment JWE is refused', path: '/me', headers: () => bearer('eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d'), status: 401, reason: 'token_encrypted' },
   { name: 'an oversized token is refused', path: '/me', headers: () => bearer(token({ filler: 'x'.repeat(9000) })), status: 401, reason: 'token_too_large' },
   { name: 'a kid that is not a string is refused', path: '/me', headers: () => bearer(token({}, rs, { kid: 7 })), status: 401, reason: 'kid_invalid' },
-  { name: 'an unknown kid is refused', path: '/me', headers: () => bearer(token({}, rs, { kid: 'nobody' })), status: 401, reason: 'unknown_kid' },
+  // Issued before the keys were fetched: the kid cannot be a key published since (see the key_pending test).
+  { name: 'an unknown kid is refused', path: '/me', headers: () => bearer(token({ iat: now() - 60 }, rs, { kid: 'nobody' })), status: 401, reason: 'unknown_kid' },
   {
     name: 'a flipped bit in the payload is refused',
     path: '/me',
@@ -322,6 +323,18 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const res = await rawRequest(app.baseUrl, '/admin', headers, `${hostname}:${port}#`);
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe(expectedError('dpop_htu_mismatch', { scheme: 'DPoP' }).wwwAuthenticate);
+  });
+
+  test('an unknown kid on a token issued since the keys were fetched yields 503 key_pending with the seconds left, not a 401', async () => {
+    // An older token first: it is a 401, and a fetch it may cause opens a fresh cooldown window.
+    expect((await rawRequest(app.baseUrl, '/me', bearer(token({ iat: now() - 60 }, rs, { kid: 'nobody' })))).status).toBe(401);
+    const res = await rawRequest(app.baseUrl, '/me', bearer(token({}, rs, { kid: 'next-key' })));
+    expect(res.status).toBe(503);
+    const retryAfter = Number(res.headers['retry-after']);
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 30).toBe(true);
+    expect(res.headers['www-authenticate']).toBeUndefined();
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(res.body)).toEqual({ error: 'temporarily_unavailable', error_description: 'Signing key not yet known; retry shortly' });
   });
 
   test('a key source that is down yields 503 with Retry-After, never 500', async () => {

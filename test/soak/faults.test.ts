@@ -1,7 +1,7 @@
 /**
  * Fault soak: a real JWKS server that flaps (up, down, slow, garbage, rotated) while 200
- * concurrent clients send a mix of valid, expired, forged and random-kid tokens through each
- * adapter for a fixed time. Counted per adapter: requests, 2xx for valid tokens, 401 for bad
+ * concurrent clients send a mix of valid, expired, forged and random-kid tokens (issued before
+ * the keys were fetched, and just now) through each adapter for a fixed time. Counted per adapter: requests, 2xx for valid tokens, 401 for bad
  * ones, 503s (only for tokens whose key cannot be known), 500s (must be 0), JWKS fetches (bounded
  * by the cooldown). A crash fails the run. SOAK_SECONDS per adapter: 3 in CI, `pnpm soak` 60,
  * which also prints each adapter's tally (see ../support/figures.ts).
@@ -17,7 +17,7 @@ const CLIENTS = 200;
 const COOLDOWN_MS = 500;
 const audience = 'https://api.example.com';
 
-type Kind = 'valid' | 'expired' | 'forged' | 'randomKid';
+type Kind = 'valid' | 'expired' | 'forged' | 'randomKid' | 'freshRandomKid';
 interface Tally {
   requests: number;
   byKind: Record<Kind, Record<number, number>>;
@@ -58,11 +58,11 @@ function flap(server: JwksServer): () => void {
 }
 
 async function soak(app: SuiteApp, server: JwksServer, tokens: Record<Kind, () => string>): Promise<Tally> {
-  const tally: Tally = { requests: 0, byKind: { valid: {}, expired: {}, forged: {}, randomKid: {} }, jwksFetches: 0, jwksResets: 0 };
+  const tally: Tally = { requests: 0, byKind: { valid: {}, expired: {}, forged: {}, randomKid: {}, freshRandomKid: {} }, jwksFetches: 0, jwksResets: 0 };
   const fetchesBefore = server.jwksRequests;
   const resetsBefore = server.resetRequests;
   const deadline = Date.now() + SECONDS * 1000;
-  const kinds: Kind[] = ['valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'expired', 'forged', 'randomKid'];
+  const kinds: Kind[] = ['valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'valid', 'expired', 'forged', 'randomKid', 'freshRandomKid'];
   const client = async (id: number) => {
     for (let i = id; Date.now() < deadline; i++) {
       const kind = kinds[i % kinds.length] as Kind;
@@ -91,7 +91,10 @@ describe.each(ADAPTERS)('the %s adapter under a flapping key server', (adapter) 
       valid: () => valid[n++ % valid.length] as string,
       expired: () => mint(signer, issuance, { claims: { iat: now() - 7200, exp: now() - 3600 } }),
       forged: () => mint(attacker, issuance),
-      randomKid: () => mint(signer, issuance, { header: { kid: `kid-${Math.random()}` } }),
+      // Issued before the keys were fetched: its kid cannot be a key published since.
+      randomKid: () => mint(signer, issuance, { claims: { iat: now() - 60 }, header: { kid: `kid-${Math.random()}` } }),
+      // Issued just now: its kid may be a key published since the last fetch (key_pending).
+      freshRandomKid: () => mint(signer, issuance, { header: { kid: `kid-${Math.random()}` } }),
     };
     try {
       // Keys known before the flapping starts: from then on, stale-if-error must carry them.
@@ -113,6 +116,10 @@ describe.each(ADAPTERS)('the %s adapter under a flapping key server', (adapter) 
       // An unknown kid is a 401 when the key server answered, a 503 when it could not be asked.
       expect(Object.keys(byKind.randomKid).sort()).toEqual(expect.arrayContaining(['401']));
       for (const status of Object.keys(byKind.randomKid)) expect(['401', '503']).toContain(status);
+      // A fresh one is a 503 (key_pending, or jwks_unavailable when the server failed), a 401 when
+      // its own request fetched a set without its kid.
+      expect(Object.keys(byKind.freshRandomKid).sort()).toEqual(expect.arrayContaining(['503']));
+      for (const status of Object.keys(byKind.freshRandomKid)) expect(['401', '503']).toContain(status);
       // One fetch per cooldown window at most, however many random kids arrived (+1 for the edge).
       // A fetch whose connection drops before any answer tries once more within its deadline
       // (fetch-json.ts), so each dropped request may bring one more request of the same fetch.

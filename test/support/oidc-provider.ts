@@ -68,6 +68,15 @@ export interface OidcProvider {
   userToken(accountId: string): Promise<UserSession>;
   /** backchannelLogout: where the provider's logout POSTs go (`http://127.0.0.1:PORT` of the API under test). */
   logoutTarget(baseUrl: string): void;
+  /**
+   * Rotates the RS256 key as oidc-provider does it: a new key first in its jwks, so it signs with
+   * it at once and publishes it at the same moment; the old keys stay published. The provider is
+   * made again with that jwks behind the same listening server (same issuer, client and secret;
+   * its in-memory state, tokens included, starts over). Resolves with the new key's kid.
+   */
+  rotateSigningKey(): Promise<string>;
+  /** Requests to its jwks_uri so far. */
+  readonly jwksRequests: number;
   close(): Promise<void>;
 }
 
@@ -119,15 +128,18 @@ const generate = promisify(generateKeyPair);
 
 /** The provider's signing keys (private JWKs): it publishes their public halves at jwks_uri. */
 async function signingKeys(): Promise<JWK[]> {
-  const rsa = await generate('rsa', { modulusLength: 2048 });
-  const ec = await generate('ec', { namedCurve: 'P-256' });
-  return [rsa.privateKey.export({ format: 'jwk' }), ec.privateKey.export({ format: 'jwk' })];
+  return [await rsaKey(), (await generate('ec', { namedCurve: 'P-256' })).privateKey.export({ format: 'jwk' })];
+}
+
+async function rsaKey(): Promise<JWK> {
+  return (await generate('rsa', { modulusLength: 2048 })).privateKey.export({ format: 'jwk' });
 }
 
 export async function startOidcProvider(options: ProviderOptions = {}): Promise<OidcProvider> {
   // Evaluated here, not at the top of the file: its import-time notice is caught like the others.
   const { Provider, errors } = await withoutKnownNotices(() => import('oidc-provider'));
-  const keys = await signingKeys();
+  let keys = await signingKeys();
+  let jwksRequests = 0;
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -142,8 +154,8 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
   // (RFC 6749 §2.3.1), which leaves these unchanged.
   const clientSecret = randomBytes(32).toString('base64url');
 
-  const configuration: Configuration = {
-    jwks: { keys },
+  const configuration = (jwks: JWK[]): Configuration => ({
+    jwks: { keys: jwks },
     clients: [
       {
         client_id: CLIENT_ID,
@@ -219,15 +231,15 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
         requireNonce: () => true,
       },
     },
-  };
+  });
   let tokenEndpoint: string;
   let logoutBase: string | undefined;
   // The last logout POST's outcome, as the provider reports it.
   let logoutOutcome: { delivered: boolean; error?: unknown } | undefined;
   // A 500 from the provider carries no detail; its server_error event does, for the rejection.
   let serverError: unknown;
-  try {
-    const provider = await withoutKnownNotices(async () => new Provider(issuer, configuration));
+  const provide = async (jwks: JWK[]) => {
+    const provider = await withoutKnownNotices(async () => new Provider(issuer, configuration(jwks)));
     provider.on('server_error', (_ctx, error) => {
       serverError = error;
     });
@@ -237,7 +249,15 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
     provider.on('backchannel.error', (_ctx, error) => {
       logoutOutcome = { delivered: false, error };
     });
-    server.on('request', provider.callback());
+    return provider.callback();
+  };
+  let handler: Awaited<ReturnType<typeof provide>>;
+  try {
+    handler = await provide(keys);
+    server.on('request', (req, res) => {
+      if (req.url === '/jwks') jwksRequests++;
+      void handler(req, res);
+    });
     // Where a client finds the token endpoint: the provider's metadata.
     const metadata = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
     tokenEndpoint = metadata.token_endpoint;
@@ -305,6 +325,15 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
           return logoutOutcome ?? { delivered: false, error: new Error('the provider sent no logout token') };
         },
       };
+    },
+    async rotateSigningKey() {
+      const kid = `rotated-${randomBytes(6).toString('hex')}`;
+      keys = [{ ...(await rsaKey()), kid }, ...keys];
+      handler = await provide(keys);
+      return kid;
+    },
+    get jwksRequests() {
+      return jwksRequests;
     },
     close,
   };

@@ -80,6 +80,9 @@ const REASONS = {
   insufficient_scope: { status: 403, code: 'insufficient_scope', description: 'Token lacks the required scope' },
   // The key source is down and no usable key is known: not the client's fault, so not a 401.
   jwks_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'Signing keys are temporarily unavailable' },
+  // The token may be signed by a key its issuer published after our last fetch, and the cooldown
+  // forbids asking again yet: a 401 would make the client drop a good token (keys/remote-jwks.ts).
+  key_pending: { status: 503, code: 'temporarily_unavailable', description: 'Signing key not yet known; retry shortly' },
   // The DPoP replay store did not answer: the proof is refused, but it is not the client's fault.
   dpop_replay_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'DPoP proofs cannot be checked right now' },
 } as const satisfies Record<string, ReasonSpec>;
@@ -90,7 +93,7 @@ export type Reason = keyof typeof REASONS;
 /** The list of all reasons with their status, code and description (for docs and tests). */
 export const reasons: Readonly<Record<Reason, ReasonSpec>> = REASONS;
 
-/** Seconds a client should wait before retrying after a 503. */
+/** Seconds a client should wait before retrying after a 503, unless the error knows (retryAfter). */
 const RETRY_AFTER_SECONDS = 30;
 
 // A brand rather than instanceof: an app can load our ESM and CommonJS builds side by side, and an
@@ -145,6 +148,8 @@ export interface TokenwardErrorOptions {
   scheme?: Scheme;
   /** use_dpop_nonce: the nonce the client must put in its next proof (`DPoP-Nonce`). */
   dpopNonce?: string;
+  /** A 503's `Retry-After`, in whole seconds, when the wait is known (key_pending). Default 30. */
+  retryAfter?: number;
   /** For the developer only (the `token_rejected` event). */
   detail?: RejectionDetail;
   cause?: unknown;
@@ -164,6 +169,8 @@ export class TokenwardError extends Error {
   challenges: Challenges;
   scheme: Scheme | undefined;
   dpopNonce: string | undefined;
+  /** Seconds for a 503's `Retry-After`; undefined: the default 30. */
+  readonly retryAfter: number | undefined;
   /** What the developer needs to know; never in `body`, `headers` or `toJSON()`. */
   readonly detail: RejectionDetail | undefined;
   /** True: the body and the challenge carry a generic description of the error code. */
@@ -183,6 +190,7 @@ export class TokenwardError extends Error {
     this.challenges = options.challenges ?? BEARER_ONLY;
     this.scheme = options.scheme;
     this.dpopNonce = options.dpopNonce;
+    this.retryAfter = options.retryAfter;
     this.detail = options.detail;
     // A rejection is an expected outcome, not a bug: no frames to leak through an error page
     // (Express's default handler prints err.stack outside production). A `cause` keeps its own.
@@ -219,7 +227,7 @@ export class TokenwardError extends Error {
    * cache keeps an answer about someone's credentials.
    */
   get headers(): Record<string, string> {
-    if (this.status === 503) return { 'Retry-After': String(RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' };
+    if (this.status === 503) return { 'Retry-After': String(this.retryAfter ?? RETRY_AFTER_SECONDS), 'Cache-Control': 'no-store' };
     const headers: Record<string, string> = { 'WWW-Authenticate': this.wwwAuthenticate as string, 'Cache-Control': 'no-store' };
     if (this.dpopNonce !== undefined) headers['DPoP-Nonce'] = this.dpopNonce;
     return headers;

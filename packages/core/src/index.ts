@@ -36,6 +36,6 @@ export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals
 export type { EventTokenFailure } from './signals/event-token.js';
 export type { SignalEvent } from './signals/signal-events.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';
-export type { JwksOptions } from './keys/remote-jwks.js';
+export type { JwksOptions, UnknownKidInCooldown } from './keys/remote-jwks.js';
 export type { EventListener, JwkRejection, KeySourceFailure, TokenwardEvent } from './events.js';
 export type { FetchFailure, FetchLike } from './fetch-json.js';

@@ -99,6 +99,16 @@ export class Issuers {
     return [...sets].map(([keys, issuer]) => ({ issuer, keys }));
   }
 
+  /** Every key set made so far (for `close()`: none is made to be closed). */
+  get keySets(): RemoteJwks[] {
+    const sets = new Set(this.exact.values());
+    for (const template of this.templates) {
+      if (template.shared !== undefined) sets.add(template.shared);
+      for (const keys of template.perTenant.values()) sets.add(keys);
+    }
+    return [...sets];
+  }
+
   /** The configured issuers, templates as written. */
   get configured(): string[] {
     return [...this.exact.keys(), ...this.templates.map((template) => template.template)];

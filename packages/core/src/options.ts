@@ -15,7 +15,7 @@ import { emitter, type EventListener } from './events.js';
 import { defaultFetch, type FetchJsonOptions } from './fetch-json.js';
 import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
 import type { HeaderPolicy } from './jws/compact.js';
-import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy } from './keys/remote-jwks.js';
+import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy, type UnknownKidInCooldown } from './keys/remote-jwks.js';
 import type { MtlsOptions } from './mtls.js';
 import { RevocationList } from './revocation.js';
 import { DPOP_MODES, type DpopMode } from './route.js';
@@ -154,6 +154,7 @@ const DPOP_LEEWAY = 30;
 const DEFAULT_MAX_PROOF_BYTES = 8 * 1024;
 // A shared store on the local network answers in milliseconds; a second means it is not answering.
 const DEFAULT_REPLAY_TIMEOUT = 1000;
+const UNKNOWN_KID_IN_COOLDOWN: readonly UnknownKidInCooldown[] = ['retry-later', 'reject'];
 
 export function resolveOptions(options: VerifierOptions): Settings {
   if (typeof options !== 'object' || options === null) throw new TypeError('tokenward: options are required ({ issuer, audience, ... })');
@@ -212,6 +213,8 @@ export function resolveOptions(options: VerifierOptions): Settings {
       cooldown: Math.min(jwks.cooldown ?? JWKS_DEFAULTS.cooldown, JWKS_DEFAULTS.cooldown),
       maxStale: jwks.maxStale ?? JWKS_DEFAULTS.maxStale,
       maxKeys: jwks.maxKeys ?? JWKS_DEFAULTS.maxKeys,
+      unknownKidInCooldown: jwks.unknownKidInCooldown ?? JWKS_DEFAULTS.unknownKidInCooldown,
+      clockTolerance,
     },
     jwksFetch: fetchOptions(jwks, JWKS_ACCEPT),
     metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
@@ -345,6 +348,9 @@ function checkJwksOptions(jwks: JwksOptions): void {
     if (value !== undefined && !(Number.isInteger(value) && value >= 0)) throw new TypeError(`tokenward: jwks.${name} must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
   }
   if (jwks.fetch !== undefined && typeof jwks.fetch !== 'function') throw new TypeError('tokenward: jwks.fetch must be a function');
+  if (jwks.unknownKidInCooldown !== undefined && !UNKNOWN_KID_IN_COOLDOWN.includes(jwks.unknownKidInCooldown)) {
+    throw new TypeError(`tokenward: jwks.unknownKidInCooldown must be 'retry-later' or 'reject', got ${JSON.stringify(jwks.unknownKidInCooldown)}`);
+  }
 }
 
 function hasControlCharacter(value: string): boolean {

@@ -55,7 +55,7 @@ export interface Verifier {
   /** The list this verifier consults, if any. */
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
-  /** Forgets cached tokens and vetted headers. Keys stay (they are refreshed on use and hold no timers). */
+  /** Forgets cached tokens and vetted headers, and cancels the key fetches scheduled for an unknown kid. Keys stay. */
   close(): void;
 }
 
@@ -169,6 +169,7 @@ class JwtVerifier implements Verifier {
   }
 
   close(): void {
+    for (const keys of this.issuers.keySets) keys.close();
     this.cache?.clear();
     this.headers.clear();
     this.proofs?.clear();
@@ -186,8 +187,9 @@ class JwtVerifier implements Verifier {
     // issuers: an unknown issuer never causes a fetch.
     const keys = this.issuers.keysFor(payload.iss, payload);
     if (keys === undefined) throw issuerMismatch(payload.iss, this.issuers.configured);
-    // No await where nothing is pending: each one is a trip through the microtask queue.
-    const found = keys.key(header.kid, header.alg);
+    // No await where nothing is pending: each one is a trip through the microtask queue. The iat
+    // (unverified) tells whether an unknown kid may be a key published since the last fetch.
+    const found = keys.key(header.kid, header.alg, payload.iat);
     const key = found instanceof Promise ? await found : found;
     const keyObject = key.imported(header.alg) ?? (await key.import(header.alg));
     const signed = verifyJws(token, parts, header.alg, keyObject, this.settings.signatureWork);
@@ -290,7 +292,8 @@ class JwtVerifier implements Verifier {
     let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
     if (answered.has(rejection)) {
-      rejection = new TokenwardError(rejection.reason, { scope: rejection.scope, dpopNonce: rejection.dpopNonce, detail: rejection.detail, cause: rejection.cause });
+      const { reason, scope, dpopNonce, retryAfter, detail, cause } = rejection;
+      rejection = new TokenwardError(reason, { scope, dpopNonce, retryAfter, detail, cause });
     }
     answered.add(rejection);
     rejection.realm = this.realm;

@@ -7,7 +7,7 @@ import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { sendJson, startRouteServer, type RouteHandler, type RouteServer } from '../../../test/support/http-routes';
 import { EventLog, rejection, testClock } from '../../../test/support/observe';
-import { mint } from '../../../test/support/tokens';
+import { mint, now } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
 
@@ -148,7 +148,9 @@ describe('an explicit jwksUri skips discovery', () => {
 
     await expect(verifier.verify(token(keyA, a.issuer))).resolves.toMatchObject({ issuer: a.issuer });
     await expect(verifier.verify(token(keyB, b.issuer))).resolves.toMatchObject({ issuer: b.issuer });
-    expect((await rejection(verifier.verify(token(keyB, a.issuer)))).reason).toBe('unknown_kid');
+    // Issued before a's keys were fetched: b's kid is final there (a 401), not a key a may yet publish.
+    const before = mint(keyB, { issuer: a.issuer, audience }, { claims: { iat: now() - 60 } });
+    expect((await rejection(verifier.verify(before))).reason).toBe('unknown_kid');
     expect([a.metadataRequests, b.metadataRequests]).toEqual([0, 0]);
   });
 });

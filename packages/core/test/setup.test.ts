@@ -24,6 +24,7 @@ describe('options are checked when the verifier is made', () => {
     ['an empty audience list', { audience: [] }, 'audience is required'],
     ['a timeout that is not a number', { jwks: { timeout: '5s' as never } }, 'jwks.timeout must be a positive integer, got "5s"'],
     ['a negative cooldown', { jwks: { cooldown: -1 } }, 'jwks.cooldown must be a whole number of milliseconds, got -1'],
+    ['an unknown unknownKidInCooldown', { jwks: { unknownKidInCooldown: 'later' as never } }, "jwks.unknownKidInCooldown must be 'retry-later' or 'reject', got \"later\""],
     ['a token cache of 0', { tokenCache: { max: 0 } }, 'tokenCache.max must be a positive integer, got 0'],
     ['a fractional maxTokenBytes', { maxTokenBytes: 10.5 }, 'maxTokenBytes must be a positive integer, got 10.5'],
     ['a realm with a line break', { realm: 'api\r\nX-Injected: 1' }, 'realm must be a string without control characters'],

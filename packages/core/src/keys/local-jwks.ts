@@ -18,12 +18,14 @@ const AMBIGUOUS = Symbol('ambiguous kid');
 export type NoKey = 'unknown' | 'ambiguous' | 'mismatch';
 
 export class LocalJwks {
-  static readonly empty = new LocalJwks(new Map(), []);
+  static readonly empty = new LocalJwks(new Map(), [], new Set());
 
   private constructor(
     private readonly byKid: ReadonlyMap<string, KeyEntry | typeof AMBIGUOUS>,
     /** Keys usable by a token without kid: those with no kid or a kid of their own. */
     private readonly all: readonly KeyEntry[],
+    /** Every kid the set names, its members left out included. */
+    private readonly named: ReadonlySet<string>,
   ) {}
 
   /**
@@ -41,10 +43,12 @@ export class LocalJwks {
 
     const entries: KeyEntry[] = [];
     const byKid = new Map<string, KeyEntry | typeof AMBIGUOUS>();
+    const named = new Set<string>();
     for (const candidate of keys) {
+      const kid = (candidate as { kid?: unknown } | null)?.kid;
+      if (typeof kid === 'string') named.add(kid);
       const vetted = vetJwk(candidate, rules.algorithms);
       if (typeof vetted === 'string') {
-        const kid = (candidate as { kid?: unknown } | null)?.kid;
         rules.emit({ type: 'key_ignored', jwksUri, kid: typeof kid === 'string' ? kid : undefined, reason: vetted });
         continue;
       }
@@ -61,6 +65,7 @@ export class LocalJwks {
     return new LocalJwks(
       byKid,
       entries.filter((entry) => entry.kid === undefined || byKid.get(entry.kid) === entry),
+      named,
     );
   }
 
@@ -86,6 +91,11 @@ export class LocalJwks {
     if (kid === undefined) return this.all.length === 1 ? this.all[0] : undefined;
     const entry = this.byKid.get(kid);
     return entry === AMBIGUOUS ? undefined : entry;
+  }
+
+  /** Whether the set names `kid`, as a key that verifies or as one left out. */
+  names(kid: string): boolean {
+    return this.named.has(kid);
   }
 
   /** Keys that can verify (an ambiguous kid's keys cannot). */

@@ -6,11 +6,15 @@
  * - one fetch at a time (single-flight), and after the first key set no fetch starts within
  *   `cooldown` of the previous one, whatever asks for it: an unknown `kid`, a thousand random
  *   `kid`s, or a refresh. A rotated key is therefore picked up within one cooldown;
+ * - an unknown kid refused for the cooldown, on a token issued since our last fetch, may be a key
+ *   published since (a provider may sign with a key as soon as it publishes it): the set is
+ *   fetched again when the window ends, without waiting for a request, and the token is answered
+ *   503 key_pending with a Retry-After until then, not a 401 that makes the client drop it;
  * - on failure the last good set keeps serving for `maxStale` past its freshness (stale-if-error);
  * - a kid gone from a successfully fetched set stops verifying at once.
  * Which key of a set a token gets is local-jwks.ts's.
  */
-import { TokenwardError, TokenwardSetupError } from '../errors.js';
+import { TokenwardError, TokenwardSetupError, type RejectionDetail } from '../errors.js';
 import type { EventListener, KeySourceFailure } from '../events.js';
 import { fetchJson, SourceError, type FetchJsonOptions } from '../fetch-json.js';
 import type { KeyEntry } from './key-entry.js';
@@ -33,7 +37,16 @@ export interface JwksOptions {
   fetch?: FetchJsonOptions['fetch'];
   /** Allow plain http to hosts other than loopback. Default false. */
   allowInsecureHttp?: boolean;
+  /**
+   * A kid not in the key set, on a token issued since the set was fetched, while the cooldown
+   * forbids asking again: 'retry-later' answers 503 key_pending, 'reject' 401 unknown_kid. Either
+   * way the set is fetched again when the window ends. Default 'retry-later': the key may be new,
+   * and a 401 tells the client to drop a good token, whose replacement is signed with the same key.
+   */
+  unknownKidInCooldown?: UnknownKidInCooldown;
 }
+
+export type UnknownKidInCooldown = 'retry-later' | 'reject';
 
 export const JWKS_DEFAULTS = {
   cacheMaxAge: 10 * 60_000,
@@ -42,6 +55,7 @@ export const JWKS_DEFAULTS = {
   maxStale: 24 * 60 * 60_000,
   maxBytes: 512 * 1024,
   maxKeys: 100,
+  unknownKidInCooldown: 'retry-later',
 } as const;
 
 /** When to fetch, resolved from JwksOptions (options.ts). */
@@ -50,6 +64,12 @@ export interface RefreshPolicy {
   readonly cooldown: number;
   readonly maxStale: number;
   readonly maxKeys: number;
+  readonly unknownKidInCooldown: UnknownKidInCooldown;
+  /**
+   * Seconds of clock skew allowed (the claims' clockTolerance): a token whose iat is that much
+   * before our last fetch may still have been issued after it, by a clock behind ours.
+   */
+  readonly clockTolerance: number;
 }
 
 // Before any key set has been fetched, a source that is down is retried at most this often, so a
@@ -74,6 +94,10 @@ export class RemoteJwks {
   private lastFailure: { failure: KeySourceFailure; message: string } | undefined;
   private inflight: Promise<void> | undefined;
   private jwksUri: string | undefined;
+  /** Kids withdrawn by the last fetch that withdrew any: no key to come. */
+  private retired: ReadonlySet<string> = new Set();
+  /** The fetch scheduled for the end of the cooldown, at most one (see unknownInCooldown). */
+  private scheduled: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly resolveUri: () => Promise<string>,
@@ -84,20 +108,21 @@ export class RemoteJwks {
   ) {}
 
   /**
-   * The key to verify a token with `kid` and `alg`: at once when the set holds it (the common
-   * case, no promise on the way), else after the fetch this may take. Throws (or rejects with) a
-   * TokenwardError when there is none.
+   * The key to verify a token with `kid` and `alg` (and `iat`, not yet verified): at once when
+   * the set holds it (the common case, no promise on the way), else after the fetch this may
+   * take. Throws (or rejects with) a TokenwardError when there is none.
    */
-  key(kid: string | undefined, alg: string): KeyEntry | Promise<KeyEntry> {
+  key(kid: string | undefined, alg: string, iat?: unknown): KeyEntry | Promise<KeyEntry> {
     const now = this.hooks.clock();
     if (this.usable(now)) {
       this.refreshAhead(now);
       const selected = this.keys.select(kid, alg);
       if (typeof selected !== 'string') return selected;
       // Only an unknown kid is worth asking the source again, and only when the cooldown allows.
-      if (selected !== 'unknown' || !this.mayFetch(now)) throw this.noKey(selected, kid);
+      if (selected !== 'unknown') throw this.noKey(selected, kid);
+      if (!this.mayFetch(now)) throw this.unknownInCooldown(kid, iat, now);
     }
-    return this.fetchThenSelect(kid, alg);
+    return this.fetchThenSelect(kid, alg, iat);
   }
 
   /** The entry currently published under `kid`, without any I/O (verified-token cache checks). */
@@ -125,6 +150,8 @@ export class RemoteJwks {
   /** Fetches the set now unless a fetch is under way (then joins it). Never rejects. */
   refresh(): Promise<void> {
     if (this.inflight !== undefined) return this.inflight;
+    // This fetch is the one the window allows: a scheduled one would be a second.
+    this.cancelScheduled();
     this.attemptedAt = this.hooks.clock();
     this.inflight = this.fetchAndApply().finally(() => {
       this.inflight = undefined;
@@ -132,26 +159,83 @@ export class RemoteJwks {
     return this.inflight;
   }
 
-  private async fetchThenSelect(kid: string | undefined, alg: string): Promise<KeyEntry> {
+  /** Cancels the scheduled fetch (verifier.close()); the key set stays usable. */
+  close(): void {
+    this.cancelScheduled();
+  }
+
+  private async fetchThenSelect(kid: string | undefined, alg: string, iat: unknown): Promise<KeyEntry> {
     const now = this.hooks.clock();
+    // A fetch already under way began before this token came, so the set it brings may lack a key
+    // published since: once it is done the cooldown forbids another, as in key().
+    let joined = false;
     if (!this.usable(now)) {
-      if (this.mayFetch(now)) await this.refresh();
+      if (this.mayFetch(now)) {
+        joined = this.inflight !== undefined;
+        await this.refresh();
+      }
       if (!this.usable(this.hooks.clock())) throw new TokenwardError('jwks_unavailable');
     }
     let selected = this.keys.select(kid, alg);
     if (selected === 'unknown' && this.mayFetch(this.hooks.clock())) {
+      joined = this.inflight !== undefined;
       await this.refresh();
       selected = this.keys.select(kid, alg);
     }
+    if (selected === 'unknown' && joined) throw this.unknownInCooldown(kid, iat, this.hooks.clock());
     if (typeof selected === 'string') throw this.noKey(selected, kid);
     return selected;
   }
 
   private noKey(reason: NoKey, kid: string | undefined): TokenwardError {
-    const detail = { kid, expected: this.keys.kids, ...(this.jwksUri === undefined ? {} : { hint: `keys from ${this.jwksUri}` }) };
+    const detail = this.detail(kid);
     // An unknown kid while we cannot ask the source may be a legitimately new key: not the client's fault.
     if (reason === 'unknown') return new TokenwardError(this.lastFailed ? 'jwks_unavailable' : 'unknown_kid', { detail });
     return new TokenwardError(reason === 'ambiguous' ? 'kid_ambiguous' : 'key_mismatch', { detail });
+  }
+
+  /**
+   * An unknown kid while the cooldown forbids a fetch. A token issued since our last fetch may be
+   * signed by a key published since: the set is fetched again when the window ends, and the client
+   * is told when to retry. A token issued before it was checked against a set fetched after it
+   * was signed, which lacked its kid, and one without iat has nothing to say it is newer: a 401.
+   * The iat is not verified yet, so a forged one buys nothing but the one fetch per window that
+   * anyone can cause.
+   */
+  private unknownInCooldown(kid: string | undefined, iat: unknown, now: number): TokenwardError {
+    if (!this.mayBeNew(kid, iat)) return this.noKey('unknown', kid);
+    const due = this.scheduleFetch(now);
+    if (this.lastFailed || this.policy.unknownKidInCooldown === 'reject') return this.noKey('unknown', kid);
+    return new TokenwardError('key_pending', { retryAfter: Math.max(1, Math.ceil((due - now) / 1000)), detail: this.detail(kid) });
+  }
+
+  private mayBeNew(kid: string | undefined, iat: unknown): boolean {
+    if (typeof iat !== 'number' || !(iat * 1000 >= this.fetchedAt - this.policy.clockTolerance * 1000)) return false;
+    // A kid the set names (a key left out: use enc, a weak key) or has just withdrawn is no key to come.
+    return kid === undefined || !(this.keys.names(kid) || this.retired.has(kid));
+  }
+
+  /** Schedules one fetch for when the cooldown ends, unless one is already; returns when that is. */
+  private scheduleFetch(now: number): number {
+    const due = this.attemptedAt + this.policy.cooldown;
+    if (this.scheduled === undefined) {
+      this.scheduled = setTimeout(() => {
+        this.scheduled = undefined;
+        void this.refresh();
+      }, due - now);
+      // A fetch nobody waits for must not keep the process alive.
+      this.scheduled.unref();
+    }
+    return due;
+  }
+
+  private cancelScheduled(): void {
+    clearTimeout(this.scheduled);
+    this.scheduled = undefined;
+  }
+
+  private detail(kid: string | undefined): RejectionDetail {
+    return { kid, expected: this.keys.kids, ...(this.jwksUri === undefined ? {} : { hint: `keys from ${this.jwksUri}` }) };
   }
 
   /** Starts a background refresh once most of cacheMaxAge has passed; never waits for it. */
@@ -189,6 +273,7 @@ export class RemoteJwks {
     const { removed, added } = this.keys.changesTo(next);
     this.keys = next;
     this.fetchedAt = this.hooks.clock();
+    if (removed.length > 0) this.retired = new Set(removed);
     if (removed.length > 0) this.hooks.onRemoved?.(removed);
     this.hooks.emit({ type: 'keys_refreshed', jwksUri: this.jwksUri as string, kids: next.kids, added, removed });
   }
