@@ -31,9 +31,11 @@ export { isTokenwardError, reasons, TokenwardError, TokenwardSetupError } from '
 export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardErrorOptions } from './errors.js';
 export { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT } from './signals/backchannel-logout.js';
 export type { BackchannelLogoutOptions } from './signals/backchannel-logout.js';
+export { securityEvents, SECURITY_EVENT_TYPES } from './signals/security-events.js';
+export type { SecurityEventReceiver, SecurityEventsOptions, SubjectFormat } from './signals/security-events.js';
 export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals/receiver.js';
 export type { EventTokenFailure } from './signals/event-token.js';
-export type { SignalEvent } from './signals/signal-events.js';
+export type { SecurityEventIgnored, SignalEvent } from './signals/signal-events.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';
 export type { JwksOptions } from './keys/remote-jwks.js';
 export type { EventListener, JwkRejection, KeySourceFailure, TokenwardEvent } from './events.js';
