@@ -33,6 +33,8 @@ export { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT } from './signals/backchann
 export type { BackchannelLogoutOptions } from './signals/backchannel-logout.js';
 export { securityEvents, SECURITY_EVENT_TYPES } from './signals/security-events.js';
 export type { SecurityEventReceiver, SecurityEventsOptions, SubjectFormat } from './signals/security-events.js';
+export { pollSecurityEvents, SECURITY_EVENT_POLL_DEFAULTS } from './signals/poll-delivery.js';
+export type { SecurityEventPoller, SecurityEventPollEvent, SecurityEventPollFailure, SecurityEventPollOptions } from './signals/poll-delivery.js';
 export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals/receiver.js';
 export type { EventTokenFailure } from './signals/event-token.js';
 export type { SecurityEventIgnored, SignalEvent } from './signals/signal-events.js';

@@ -7,11 +7,11 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CompactSign } from 'jose';
 import { createVerifier, SECURITY_EVENT_TYPES, securityEvents, type ReceiverRequest, type ReceiverResponse, type SecurityEventsOptions, type SignalEvent, type TokenwardEvent, type VerifierOptions } from '@tokenward/core';
 import { serveOneKey } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
 import { rejection } from '../../../test/support/observe';
+import { signSecurityEvent } from '../../../test/support/security-events';
 import { mint, now } from '../../../test/support/tokens';
 
 const { sessionRevoked, credentialChange, tokenClaimsChange, verification, streamUpdated } = SECURITY_EVENT_TYPES;
@@ -37,21 +37,22 @@ function setup(options: Partial<SecurityEventsOptions> = {}, verifierOptions: Pa
 const user = (sub = 'user-42', iss = idp.server.issuer) => ({ format: 'iss_sub', iss, sub });
 const withSession = (sid = 'session-1', sub = 'user-42') => ({ format: 'complex', user: user(sub), session: { format: 'opaque', id: sid } });
 
-/** A SET as the transmitter signs it (with jose); a claim or header member set to undefined is left out. */
-async function securityEvent(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: TestKey = transmitter.key): Promise<string> {
-  const payload: Record<string, unknown> = {
-    iss: transmitter.server.issuer,
-    aud: receiverAudience,
-    iat: now(),
-    jti: `set-${Math.random().toString(36).slice(2)}`,
-    txn: '8675309',
-    sub_id: user(),
-    events: { [credentialChange]: { credential_type: 'password', change_type: 'revoke' } },
-    ...claims,
-  };
-  const protectedHeader: Record<string, unknown> = { alg: key.alg, kid: key.kid, typ: 'secevent+jwt', ...header };
-  for (const object of [payload, protectedHeader]) for (const [name, value] of Object.entries(object)) if (value === undefined) delete object[name];
-  return new CompactSign(Buffer.from(JSON.stringify(payload))).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+/** A SET as the transmitter signs it; a claim or header member set to undefined is left out. */
+function securityEvent(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, key: TestKey = transmitter.key): Promise<string> {
+  return signSecurityEvent(
+    key,
+    {
+      iss: transmitter.server.issuer,
+      aud: receiverAudience,
+      iat: now(),
+      jti: `set-${Math.random().toString(36).slice(2)}`,
+      txn: '8675309',
+      sub_id: user(),
+      events: { [credentialChange]: { credential_type: 'password', change_type: 'revoke' } },
+      ...claims,
+    },
+    header,
+  );
 }
 
 function push(token: string): ReceiverRequest {
