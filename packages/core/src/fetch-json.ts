@@ -1,7 +1,7 @@
 /**
- * The one way tokenward reads from the network (JWKS and issuer metadata): https only (loopback
- * excepted), no redirects, a deadline covering headers and body, and a byte cap enforced while
- * the body streams in, before JSON.parse ever sees it.
+ * The one way tokenward reads from the network (JWKS, issuer and transmitter metadata, feeds): https
+ * only (loopback excepted), no redirects, a deadline covering headers and body, and a byte cap
+ * enforced while the body streams in, before JSON.parse ever sees it.
  */
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -14,6 +14,14 @@ export interface FetchJsonOptions {
   accept: string;
   /** Allow plain http to hosts other than loopback. */
   allowInsecureHttp: boolean;
+}
+
+/** A request with a body (an RFC 8936 poll); without one, fetchJson sends a GET. */
+export interface JsonRequest {
+  readonly method: 'POST';
+  /** Sent beside `accept`; `content-type` belongs here. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
 }
 
 export type FetchFailure = 'metadata_invalid' | 'url_invalid' | 'insecure_url' | 'timeout' | 'network' | 'redirect' | 'http_status' | 'too_large' | 'not_json';
@@ -48,7 +56,7 @@ export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
   throw new SourceError('insecure_url', `refusing non-https URL ${parsed.origin}`);
 }
 
-export async function fetchJson(url: string, options: FetchJsonOptions): Promise<unknown> {
+export async function fetchJson(url: string, options: FetchJsonOptions, request?: JsonRequest): Promise<unknown> {
   checkUrl(url, options.allowInsecureHttp);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -61,22 +69,26 @@ export async function fetchJson(url: string, options: FetchJsonOptions): Promise
     timer.unref();
   });
   try {
-    return await Promise.race([read(url, options, controller.signal), deadline]);
+    return await Promise.race([read(url, options, controller.signal, request), deadline]);
   } finally {
     clearTimeout(timer);
     controller.abort();
   }
 }
 
-async function read(url: string, options: FetchJsonOptions, signal: AbortSignal): Promise<unknown> {
+async function read(url: string, options: FetchJsonOptions, signal: AbortSignal, request: JsonRequest | undefined): Promise<unknown> {
   let response: Response;
-  const init: RequestInit = { headers: { accept: options.accept }, redirect: 'manual', signal };
+  const init: RequestInit =
+    request === undefined
+      ? { headers: { accept: options.accept }, redirect: 'manual', signal }
+      : { method: request.method, headers: { ...request.headers, accept: options.accept }, body: request.body, redirect: 'manual', signal };
   try {
     response = await options.fetch(url, init);
   } catch (first) {
     // Key sets are fetched minutes apart, so the pooled keep-alive connection is often one the
     // server is closing at that very moment (more so when the event loop was busy): try once
-    // more on a fresh connection, within the same deadline.
+    // more on a fresh connection, within the same deadline. A poll (RFC 8936) sent twice is
+    // harmless too: its acknowledgements repeat, and the SETs of a lost answer stay unacknowledged.
     if (signal.aborted) throw new SourceError('network', `request to ${url} failed: ${(first as Error)?.message ?? 'error'}`);
     try {
       response = await options.fetch(url, init);

@@ -32,9 +32,13 @@ export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardE
 export { backchannelLogout, BACKCHANNEL_LOGOUT_EVENT } from './signals/backchannel-logout.js';
 export type { BackchannelLogoutOptions } from './signals/backchannel-logout.js';
 export { readBody } from './signals/receiver.js';
+export { securityEvents, SECURITY_EVENT_TYPES } from './signals/security-events.js';
+export type { SecurityEventReceiver, SecurityEventsOptions, SubjectFormat } from './signals/security-events.js';
+export { pollSecurityEvents, SECURITY_EVENT_POLL_DEFAULTS } from './signals/poll-delivery.js';
+export type { SecurityEventPoller, SecurityEventPollEvent, SecurityEventPollFailure, SecurityEventPollOptions } from './signals/poll-delivery.js';
 export type { EventReceiver, ReceiverRequest, ReceiverResponse } from './signals/receiver.js';
 export type { EventTokenFailure } from './signals/event-token.js';
-export type { SignalEvent } from './signals/signal-events.js';
+export type { SecurityEventIgnored, SignalEvent } from './signals/signal-events.js';
 export { JWKS_DEFAULTS } from './keys/remote-jwks.js';
 export type { JwksOptions, UnknownKidInCooldown } from './keys/remote-jwks.js';
 export type { EventListener, JwkRejection, KeySourceFailure, TokenwardEvent } from './events.js';

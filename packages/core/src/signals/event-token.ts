@@ -11,8 +11,9 @@
  *   `exp` if present, with the clock tolerance);
  * - `jti` is required and seen once per issuer (replay), remembered as long as the token could
  *   still be accepted.
- * Receivers (backchannel-logout.ts, security-events.ts) check the `typ` and the events
- * themselves, and say how a failure is answered.
+ * Receivers (backchannel-logout.ts, security-events.ts) say which `typ` they need (a required
+ * one is checked here, by jose, before the jti is remembered), check the events themselves, and
+ * say how a failure is answered.
  */
 import type { KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
@@ -47,6 +48,8 @@ export interface EventTokenPolicy {
   maxAge: number;
   /** Milliseconds since the epoch. */
   clock: () => number;
+  /** A `typ` header the token must have (jose compares it without case and `application/`). Default: none checked here. */
+  typ?: string;
 }
 
 // Replay memory per receiver: enough for a burst of logouts, bounded whatever a transmitter sends.
@@ -84,6 +87,7 @@ export class EventTokens {
         maxTokenAge: this.policy.maxAge,
         requiredClaims: ['iat', 'jti'],
         currentDate: new Date(this.policy.clock()),
+        ...(this.policy.typ === undefined ? {} : { typ: this.policy.typ }),
       });
     } catch (error) {
       throw refusal(error);
@@ -120,6 +124,7 @@ function refusal(error: unknown): EventTokenError {
     return new EventTokenError('invalid_key', 'No key of the issuer verifies the event token');
   }
   if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JOSEAlgNotAllowed) return new EventTokenError('invalid_key', 'The event token signature is not valid under the issuer keys');
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'typ') return new EventTokenError('invalid_request', 'The event token does not have the typ header its receiver requires');
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') return new EventTokenError('invalid_audience', 'The event token audience is not this receiver');
   if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) return new EventTokenError('invalid_request', 'The event token is expired, too old, or lacks a required claim');
   return new EventTokenError('invalid_request', 'The event token is malformed');
