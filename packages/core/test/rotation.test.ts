@@ -168,7 +168,10 @@ describe('an unknown kid that cannot be a key published since the last fetch sta
 
 describe('random kids cannot buy more than one fetch per window', () => {
   test('two thousand random-kid tokens over two windows are all 503 key_pending and cause one fetch per window, none from the 503s themselves', async () => {
-    const { server, verifier, log, fetchedFrom } = await rotated();
+    // A wider window than the other tests': minting and answering 1,000 tokens on a loaded CI
+    // machine can outlast 400 ms, and a window that ends mid-flood rightly fetches again.
+    const window = 2_000;
+    const { server, verifier, log, fetchedFrom } = await rotated({ jwks: { cooldown: window } });
     const flood = () => Array.from({ length: 1_000 }, () => token(k1, server, {}, { kid: randomKid() }));
     const [first, second] = [flood(), flood()];
     const answer = async (tokens: string[]) => (await Promise.all(tokens.map((jwt) => rejection(verifier.verify(jwt))))).map((e) => `${e.reason} ${e.status}`);
@@ -182,11 +185,11 @@ describe('random kids cannot buy more than one fetch per window', () => {
     expect(server.jwksRequests).toBe(2);
     await log.next('keys_refreshed', 5_000);
     // No traffic now: nothing more is scheduled.
-    await sleep(COOLDOWN * 2);
+    await sleep(window * 2);
     const elapsed = Date.now() - fetchedFrom;
-    figure(`2,000 random kids: ${server.jwksRequests} JWKS fetches in ${elapsed} ms (cooldown ${COOLDOWN} ms)`);
+    figure(`2,000 random kids: ${server.jwksRequests} JWKS fetches in ${elapsed} ms (cooldown ${window} ms)`);
     expect(server.jwksRequests).toBe(3);
-    expect(server.jwksRequests).toBeLessThanOrEqual(Math.floor(elapsed / COOLDOWN) + 1);
+    expect(server.jwksRequests).toBeLessThanOrEqual(Math.floor(elapsed / window) + 1);
   });
 });
 
