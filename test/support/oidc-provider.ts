@@ -53,12 +53,13 @@ export interface OidcProvider {
   /** A client_credentials token; rejects with the provider's error when it refuses. */
   clientCredentialsToken(request?: TokenRequest): Promise<IssuedToken>;
   /**
-   * Rotates the RS256 key as oidc-provider does it: a new key first in its jwks, so it signs with
-   * it at once and publishes it at the same moment; the old keys stay published. The provider is
-   * made again with that jwks behind the same listening server (same issuer, client and secret;
-   * its in-memory state, tokens included, starts over). Resolves with the new key's kid.
+   * A rotation of the RS256 key as oidc-provider does it: a new key first in its jwks, so that it
+   * signs with it and publishes it from the same moment; the old keys stay published. The provider
+   * is made again with that jwks, ahead (key generation takes a while), and `rotate()` puts it
+   * behind the same listening server at once (same issuer, client and secret; its in-memory
+   * state, grants and nonces, starts over).
    */
-  rotateSigningKey(): Promise<string>;
+  prepareRotation(): Promise<{ kid: string; rotate(): void }>;
   /** Requests to its jwks_uri so far. */
   readonly jwksRequests: number;
   close(): Promise<void>;
@@ -213,11 +214,17 @@ export async function startOidcProvider(): Promise<OidcProvider> {
       if (!res.ok) throw new Error(`token endpoint answered ${res.status} ${body.error}: ${body.error_description}`, { cause: serverError });
       return dpopNonce === undefined ? body : { ...body, dpopNonce };
     },
-    async rotateSigningKey() {
+    async prepareRotation() {
       const kid = `rotated-${randomBytes(6).toString('hex')}`;
-      keys = [{ ...(await rsaKey()), kid }, ...keys];
-      handler = await provide(keys);
-      return kid;
+      const next = [{ ...(await rsaKey()), kid }, ...keys];
+      const nextHandler = await provide(next);
+      return {
+        kid,
+        rotate() {
+          keys = next;
+          handler = nextHandler;
+        },
+      };
     },
     get jwksRequests() {
       return jwksRequests;
