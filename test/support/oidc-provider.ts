@@ -69,12 +69,13 @@ export interface OidcProvider {
   /** backchannelLogout: where the provider's logout POSTs go (`http://127.0.0.1:PORT` of the API under test). */
   logoutTarget(baseUrl: string): void;
   /**
-   * Rotates the RS256 key as oidc-provider does it: a new key first in its jwks, so it signs with
-   * it at once and publishes it at the same moment; the old keys stay published. The provider is
-   * made again with that jwks behind the same listening server (same issuer, client and secret;
-   * its in-memory state, tokens included, starts over). Resolves with the new key's kid.
+   * A rotation of the RS256 key as oidc-provider does it: a new key first in its jwks, so that it
+   * signs with it and publishes it from the same moment; the old keys stay published. The provider
+   * is made again with that jwks, ahead (key generation takes a while), and `rotate()` puts it
+   * behind the same listening server at once (same issuer, client and secret; its in-memory
+   * state, grants and nonces, starts over).
    */
-  rotateSigningKey(): Promise<string>;
+  prepareRotation(): Promise<{ kid: string; rotate(): void }>;
   /** Requests to its jwks_uri so far. */
   readonly jwksRequests: number;
   close(): Promise<void>;
@@ -326,11 +327,17 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
         },
       };
     },
-    async rotateSigningKey() {
+    async prepareRotation() {
       const kid = `rotated-${randomBytes(6).toString('hex')}`;
-      keys = [{ ...(await rsaKey()), kid }, ...keys];
-      handler = await provide(keys);
-      return kid;
+      const next = [{ ...(await rsaKey()), kid }, ...keys];
+      const nextHandler = await provide(next);
+      return {
+        kid,
+        rotate() {
+          keys = next;
+          handler = nextHandler;
+        },
+      };
     },
     get jwksRequests() {
       return jwksRequests;

@@ -210,7 +210,9 @@ export class RemoteJwks {
   }
 
   private mayBeNew(kid: string | undefined, iat: unknown): boolean {
-    if (typeof iat !== 'number' || !(iat * 1000 >= this.fetchedAt - this.policy.clockTolerance * 1000)) return false;
+    // In whole seconds, as issuers write iat: a token signed in the second of our fetch, after it,
+    // has an iat up to a second before the fetch's milliseconds.
+    if (typeof iat !== 'number' || !(iat >= Math.floor(this.fetchedAt / 1000) - this.policy.clockTolerance)) return false;
     // A kid the set names (a key left out: use enc, a weak key) or has just withdrawn is no key to come.
     return kid === undefined || !(this.keys.names(kid) || this.retired.has(kid));
   }
