@@ -5,7 +5,8 @@
  * the whole access-token / refresh-token system step by step, checking every answer:
  *
  *   obtain tokens → call each API → missing scope → access token expires → refresh →
- *   replayed refresh token (family revoked) → logout everywhere → key rotation → emergency key removal
+ *   replayed refresh token (family revoked) → logout everywhere → key rotation → emergency key removal →
+ *   logout at the provider (OpenID Connect Back-Channel Logout: the provider tells each API at once)
  *
  * Time is compressed so that all of it takes seconds: access tokens live 5 s, the APIs poll the
  * revocation feed every second and keep the JWKS 2 s. Exits 0 only when every check passed.
@@ -121,7 +122,7 @@ async function main() {
   const startedAt = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'tokenward-demo-'));
   const adminToken = randomBytes(16).toString('hex');
-  /** @type {Array<{ name: string, url: string, close: () => Promise<void>, keyEvents: any[] }>} */
+  /** @type {Array<{ name: string, url: string, clientId: string, backchannelLogoutUri: string, close: () => Promise<void>, keyEvents: any[], logoutEvents: any[] }>} */
   const apis = [];
   let as;
 
@@ -139,6 +140,9 @@ async function main() {
       }
       const { start } = await import(adapter.example);
       const keyEvents = [];
+      const logoutEvents = [];
+      // The API's client id at the provider, for the logout tokens the provider sends it.
+      const clientId = `example-api-${adapter.name}`;
       const api = await start({
         // What a real deployment configures: the issuer and the audience.
         issuer: metadata.issuer,
@@ -146,15 +150,16 @@ async function main() {
         revocationFeedUrl: metadata.revocation_feed_endpoint,
         pollInterval: POLL_INTERVAL,
         tokenward: { clockTolerance: CLOCK_TOLERANCE, jwks: JWKS, onEvent: (event) => event.type === 'keys_refreshed' && keyEvents.push({ ...event, at: Date.now() }) },
+        backchannelLogout: { clientId, onEvent: (event) => logoutEvents.push({ ...event, at: Date.now() }) },
       });
-      apis.push({ name: adapter.name, ...api, keyEvents });
+      apis.push({ name: adapter.name, ...api, clientId, keyEvents, logoutEvents });
       console.log(`   ${`${adapter.name} API`.padEnd(20)}  ${api.url}   (@tokenward/${adapter.name})`);
     }
     console.log(dim(`   APIs poll ${metadata.revocation_feed_endpoint} every ${seconds(POLL_INTERVAL)} and keep the JWKS ${seconds(JWKS.cacheMaxAge)}`));
     must(apis.length > 0, 'at least one API is running');
 
     const ctx = { as, apis, adminToken, metadata };
-    for (const walk of [obtainTokens, callApis, missingScope, expiry, refresh, replay, logoutEverywhere, keyRotation, emergencyRemoval]) {
+    for (const walk of [obtainTokens, callApis, missingScope, expiry, refresh, replay, logoutEverywhere, keyRotation, emergencyRemoval, logoutAtProvider]) {
       await walk(ctx);
     }
   } catch (error) {
@@ -312,6 +317,7 @@ async function logoutEverywhere(ctx) {
     check(ok.status === 200, `${api.name.padEnd(7)} GET /messages with it → ${outcome(ok)}`);
   }
   const logout = await call(`${ctx.as.url}/logout-everywhere`, { method: 'POST', token: ctx.web.access_token });
+  ctx.loggedOutEverywhereAt = Date.now();
   check(logout.status === 200, `alice: POST /logout-everywhere → ${outcome(logout)}, ${logout.body.grants_revoked} grant(s) revoked, "every token of user-alice issued until now" published on the feed`);
   const refused = await tokenRequest(ctx, { grant_type: 'refresh_token', refresh_token: ctx.web.refresh_token }, WEB);
   check(refused.status === 400 && refused.body.error === 'invalid_grant', `demo-web's refresh token → ${outcome(refused)}`);
@@ -333,6 +339,19 @@ async function refusedWithin(ctx, token, what) {
       `${api.name.padEnd(7)} refuses ${what} after ${seconds(elapsed)} (feed polled every ${seconds(POLL_INTERVAL)}) → ${outcome(answer)}`,
     );
   }
+}
+
+/** alice signs in with the login form (authorization code + PKCE) on demo-web; returns the token response. */
+async function signIn(ctx) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const login = await call(ctx.metadata.authorization_endpoint, {
+    method: 'POST',
+    form: { response_type: 'code', client_id: WEB.id, redirect_uri: REDIRECT_URI, scope: 'read:messages offline_access', state: 'demo', code_challenge: challenge, code_challenge_method: 'S256', username: 'alice', password: 'alice-password' },
+  });
+  const code = login.headers.get('location') === null ? null : new URL(login.headers.get('location')).searchParams.get('code');
+  must(login.status === 302 && code !== null, `alice signs in on demo-web → ${login.status} with a code`, outcome(login));
+  return tokenRequest(ctx, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, WEB);
 }
 
 async function machineToken(ctx) {
@@ -420,3 +439,51 @@ async function emergencyRemoval(ctx) {
 }
 
 await main();
+
+async function logoutAtProvider(ctx) {
+  step('Logout at the provider reaches the API (OpenID Connect Back-Channel Logout)');
+  for (const api of ctx.apis) {
+    // What an administrator does in the provider's console: register the API's logout receiver.
+    ctx.as.registerClient({ id: api.clientId, grantTypes: [], scopes: [], backchannelLogoutUri: api.backchannelLogoutUri });
+    note(`registered at the provider: client ${api.clientId}, backchannel_logout_uri ${api.backchannelLogoutUri}`);
+  }
+  // Logout everywhere refused every token of alice issued up to its second (iat has one-second resolution).
+  const nextSecond = (Math.floor((ctx.loggedOutEverywhereAt ?? 0) / 1000) + 1) * 1000 - Date.now();
+  if (nextSecond > 0) await sleep(nextSecond + 50);
+
+  const web = await signIn(ctx);
+  must(web.status === 200, `session 1: code exchanged → ${web.status}, an access token with sid ${claims(web.body.access_token ?? 'e30.e30.').sid}`, outcome(web));
+  const cli = await tokenRequest(ctx, { grant_type: 'password', username: 'alice', password: 'alice-password', scope: 'read:messages' }, CLI);
+  must(cli.status === 200, `session 2: alice signs in again on demo-cli (password grant) → ${cli.status}, sid ${claims(cli.body.access_token ?? 'e30.e30.').sid}`, outcome(cli));
+  const sid = claims(web.body.access_token).sid;
+  for (const api of ctx.apis) {
+    const one = await call(`${api.url}/messages`, { token: web.body.access_token });
+    const two = await call(`${api.url}/messages`, { token: cli.body.access_token });
+    check(one.status === 200 && two.status === 200, `${api.name.padEnd(7)} session 1's token → ${outcome(one)}; session 2's → ${outcome(two)}`);
+  }
+
+  const startedAt = Date.now();
+  const logout = await call(`${ctx.as.url}/logout`, { method: 'POST', token: web.body.access_token });
+  const answeredAt = Date.now();
+  const deliveries = Array.isArray(logout.body?.backchannel_logout) ? logout.body.backchannel_logout : [];
+  const delivered = ctx.apis.every((api) => deliveries.some((d) => d.client_id === api.clientId && d.status === 200));
+  check(
+    logout.status === 200 && delivered,
+    `alice logs out of session 1: POST /logout → ${outcome(logout)} after ${Math.round(answeredAt - startedAt)} ms; logout tokens delivered: ${deliveries.map((d) => `${d.client_id} ${d.status ?? d.error}`).join(', ')}`,
+  );
+  // The APIs poll the feed every second, and the provider publishes the logout there too; the
+  // back-channel logout is what makes the refusal come with the provider's answer.
+  for (const api of ctx.apis) {
+    const received = api.logoutEvents.find((event) => event.type === 'logout_received' && event.session === sid && !event.repeated);
+    const refused = await call(`${api.url}/messages`, { token: web.body.access_token });
+    const refusedAt = Date.now();
+    check(
+      received !== undefined && received.at <= answeredAt && refused.status === 401 && refused.body.error_description === 'Token revoked',
+      `${api.name.padEnd(7)} got the logout token ${received === undefined ? 'never' : `${Math.round(received.at - startedAt)} ms`} after the logout began; session 1's token → ${outcome(refused)}, ${Math.round(refusedAt - startedAt)} ms after (no feed poll waited for)`,
+    );
+    const other = await call(`${api.url}/messages`, { token: cli.body.access_token });
+    check(other.status === 200, `${api.name.padEnd(7)} session 2's token still works → ${outcome(other)} (a logout ends its session, not alice's others)`);
+  }
+  const spent = await tokenRequest(ctx, { grant_type: 'refresh_token', refresh_token: web.body.refresh_token }, WEB);
+  check(spent.status === 400 && spent.body.error === 'invalid_grant', `session 1's refresh token → ${outcome(spent)}`);
+}

@@ -6,25 +6,32 @@
  *   GET /health    config.public                 200 { status: 'ok' }
  *   GET /messages  config.scopes read:messages   200 { user, messages }
  *   GET /admin     config.scopes admin           200 { user, admin: true }
+ *   POST /backchannel-logout                     with `backchannelLogout`: the provider's logout tokens
+ *                                                (OpenID Connect Back-Channel Logout), which end a session here at once
  */
 import Fastify from 'fastify';
 import { pollRevocations, RevocationList } from '@tokenward/core';
-import { tokenward } from '@tokenward/fastify';
+import { backchannelLogout, receiver, tokenward } from '@tokenward/fastify';
 
 export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
 
 /**
  * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
  *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
- *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void }} options
+ *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void,
+ *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void } }} options
  */
-export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent }) {
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout }) {
   const revocation = new RevocationList();
   const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
 
   const app = Fastify();
   // Every route of the app is authenticated unless its config says public.
   await app.register(tokenward, { issuer, audience, revocation, ...extra });
+  if (logout !== undefined) {
+    // Access tokens here carry the provider's sid: a logout ends that session, not every session of the user.
+    await app.register(receiver, { path: '/backchannel-logout', receiver: backchannelLogout({ verifier: app.tokenward, clientId: logout.clientId, revokes: 'session', onEvent: logout.onEvent }) });
+  }
   app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/messages', { config: { scopes: ['read:messages'] } }, async (request) => ({ user: request.auth?.subject, messages: MESSAGES }));
   app.get('/admin', { config: { scopes: ['admin'] } }, async (request) => ({ user: request.auth?.subject, admin: true }));
@@ -33,9 +40,11 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
   await app.listen({ port, host: '127.0.0.1' });
   await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { port: actual } = /** @type {import('node:net').AddressInfo} */ (app.server.address());
+  const url = `http://127.0.0.1:${actual}`;
   return {
-    url: `http://127.0.0.1:${actual}`,
+    url,
     revocation,
+    backchannelLogoutUri: logout === undefined ? undefined : `${url}/backchannel-logout`,
     async close() {
       await app.close();
     },

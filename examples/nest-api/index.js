@@ -6,6 +6,8 @@
  *   GET /health    @Public()                     200 { status: 'ok' }
  *   GET /messages  @Scopes('read:messages')      200 { user, messages }
  *   GET /admin     @Scopes('admin')              200 { user, admin: true }
+ *   POST /backchannel-logout                     with `backchannelLogout`: the provider's logout tokens
+ *                                                (OpenID Connect Back-Channel Logout), which end a session here at once
  *
  * Plain JavaScript on Node 20 has no decorator syntax, so the decorators are applied by
  * Reflect.decorate, which is what TypeScript compiles them to. In TypeScript this reads:
@@ -22,7 +24,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { pollRevocations, RevocationList } from '@tokenward/core';
-import { Auth, Public, Scopes, TokenwardGuard, TokenwardModule } from '@tokenward/nest';
+import { Auth, backchannelLogout, Public, Scopes, TokenwardGuard, TokenwardModule, TokenwardReceiverModule } from '@tokenward/nest';
 
 export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
 
@@ -51,22 +53,30 @@ Reflect.decorate([Controller(), UseGuards(TokenwardGuard)], MessagesController);
 /**
  * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
  *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
- *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void }} options
+ *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void,
+ *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void } }} options
  */
-export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent }) {
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout }) {
   const revocation = new RevocationList();
   const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
 
+  const imports = [TokenwardModule.forRoot({ issuer, audience, revocation, ...extra })];
+  if (logout !== undefined) {
+    // Access tokens here carry the provider's sid: a logout ends that session, not every session of the user.
+    imports.push(TokenwardReceiverModule.register({ path: 'backchannel-logout', receiver: (verifier) => backchannelLogout({ verifier, clientId: logout.clientId, revokes: 'session', onEvent: logout.onEvent }) }));
+  }
   class AppModule {}
-  Reflect.decorate([Module({ imports: [TokenwardModule.forRoot({ issuer, audience, revocation, ...extra })], controllers: [MessagesController] })], AppModule);
+  Reflect.decorate([Module({ imports, controllers: [MessagesController] })], AppModule);
 
   const app = await NestFactory.create(AppModule, { logger: false });
   await app.listen(port, '127.0.0.1');
   await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { port: actual } = app.getHttpServer().address();
+  const url = `http://127.0.0.1:${actual}`;
   return {
-    url: `http://127.0.0.1:${actual}`,
+    url,
     revocation,
+    backchannelLogoutUri: logout === undefined ? undefined : `${url}/backchannel-logout`,
     async close() {
       feed?.stop();
       await app.close();

@@ -4,13 +4,16 @@
  * (`client_secret_basic`) or in the body (`client_secret_post`), never both. Public clients only
  * name themselves with `client_id`: they cannot keep a secret, so what protects their refresh
  * tokens is that each is bound to the client it was issued to, and rotated on every use.
+ * A client may register a `backchannelLogoutUri` (OpenID Connect Back-Channel Logout 1.0 §2.2)
+ * to be sent a logout token when a user's session ends (./backchannel-logout.js): typically an
+ * API, a client with no grant of its own that only needs to hear of logouts.
  */
 import { createHash, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { HttpError } from './http.js';
 
 /**
- * @typedef {{ id: string, secret?: string, grantTypes: string[], scopes: string[], redirectUris?: string[] }} ClientConfig
- * @typedef {{ id: string, secretHash?: Buffer, grantTypes: string[], scopes: string[], redirectUris: string[] }} Client
+ * @typedef {{ id: string, secret?: string, grantTypes: string[], scopes: string[], redirectUris?: string[], backchannelLogoutUri?: string }} ClientConfig
+ * @typedef {{ id: string, secretHash?: Buffer, grantTypes: string[], scopes: string[], redirectUris: string[], backchannelLogoutUri?: string }} Client
  * @typedef {{ username: string, password: string, sub: string, scopes: string[] }} UserConfig
  * @typedef {{ username: string, sub: string, scopes: string[], salt: Buffer, hash: Buffer }} User
  */
@@ -20,16 +23,33 @@ export class Clients {
   constructor(configs) {
     /** @type {Map<string, Client>} */
     this.byId = new Map();
-    for (const config of configs) {
-      this.byId.set(config.id, {
-        id: config.id,
-        // Hashed so that comparing takes the same time whatever the length of the guess.
-        secretHash: config.secret === undefined ? undefined : sha256(config.secret),
-        grantTypes: [...config.grantTypes],
-        scopes: [...config.scopes],
-        redirectUris: [...(config.redirectUris ?? [])],
-      });
+    for (const config of configs) this.add(config);
+  }
+
+  /**
+   * Registers a client (or replaces the one with its id).
+   * @param {ClientConfig} config
+   */
+  add(config) {
+    if (typeof config?.id !== 'string' || config.id === '') throw new TypeError('a client needs an id');
+    const logoutUri = config.backchannelLogoutUri;
+    if (logoutUri !== undefined && !isLogoutUri(logoutUri)) {
+      throw new TypeError(`client ${config.id}: backchannelLogoutUri must be an absolute http(s) URI without a fragment; got ${JSON.stringify(logoutUri)}`);
     }
+    this.byId.set(config.id, {
+      id: config.id,
+      // Hashed so that comparing takes the same time whatever the length of the guess.
+      secretHash: config.secret === undefined ? undefined : sha256(config.secret),
+      grantTypes: [...(config.grantTypes ?? [])],
+      scopes: [...(config.scopes ?? [])],
+      redirectUris: [...(config.redirectUris ?? [])],
+      ...(logoutUri === undefined ? {} : { backchannelLogoutUri: logoutUri }),
+    });
+  }
+
+  /** The clients to send logout tokens to. */
+  logoutReceivers() {
+    return [...this.byId.values()].filter((client) => client.backchannelLogoutUri !== undefined).map((client) => ({ id: client.id, backchannelLogoutUri: /** @type {string} */ (client.backchannelLogoutUri) }));
   }
 
   /** @param {string | undefined} id */
@@ -100,6 +120,16 @@ export class Users {
     const ok = timingSafeEqual(scryptSync(password, salt, 32), hash);
     return ok && user !== undefined ? user : undefined;
   }
+}
+
+/**
+ * §2.2: an absolute URI, which may carry a port, path and query but no fragment.
+ * @param {unknown} value
+ */
+function isLogoutUri(value) {
+  if (typeof value !== 'string' || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'https:' || url.protocol === 'http:') && !value.includes('#');
 }
 
 /** @param {string} text */

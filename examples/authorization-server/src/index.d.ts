@@ -7,7 +7,12 @@ export interface ClientConfig {
   grantTypes: Array<'authorization_code' | 'password' | 'client_credentials' | 'refresh_token'>;
   scopes: string[];
   redirectUris?: string[];
+  /** Where logout tokens are POSTed (OpenID Connect Back-Channel Logout 1.0 §2.2): an absolute http(s) URI. */
+  backchannelLogoutUri?: string;
 }
+
+/** How one logout receiver took a logout token: its HTTP status (200 or 204 is success), or why there was none. */
+export type BackchannelLogoutDelivery = { client_id: string; status: number } | { client_id: string; error: 'timeout' | 'network' };
 
 export interface UserConfig {
   username: string;
@@ -41,6 +46,8 @@ export interface AuthorizationServerOptions {
   keyRetireGrace?: number;
   /** Revocation-feed entries per page. Default 500. */
   feedPageSize?: number;
+  /** Milliseconds a logout receiver has to answer a logout token. Default 5000. */
+  backchannelLogoutTimeout?: number;
   clients?: ClientConfig[];
   users?: UserConfig[];
   /** Enables the /admin API for `Authorization: Bearer <adminToken>`. */
@@ -81,14 +88,19 @@ export declare class AuthorizationServer {
   activateNextKey(options?: { force?: boolean }): { kid: string; keys: KeyDescription[] };
   pruneKeys(): { removed: string[]; keys: KeyDescription[] };
   removeKey(kid: string): { removed: string; active: string; keys: KeyDescription[] };
-  logoutEverywhere(sub: string): { sub: string; grants_revoked: number };
+  /** Every grant and token of the user; the state changes at once, the promise waits for the logout receivers. */
+  logoutEverywhere(sub: string): Promise<{ sub: string; grants_revoked: number; backchannel_logout: BackchannelLogoutDelivery[] }>;
+  /** One sign-in session of the user (its `sid`): its grants and tokens; as logoutEverywhere. */
+  endSession(sub: string, sid: string): Promise<{ sub: string; sid: string; grants_revoked: number; backchannel_logout: BackchannelLogoutDelivery[] }>;
+  /** Adds or replaces a client, in memory (e.g. an API with a `backchannelLogoutUri`). */
+  registerClient(config: ClientConfig): void;
   revokeClientTokens(clientId: string): { client_id: string; grants_revoked: number };
 }
 
 export declare function startAuthorizationServer(options: AuthorizationServerOptions): Promise<AuthorizationServer>;
 
 export declare const DEFAULTS: Readonly<Required<Pick<AuthorizationServerOptions,
-  'host' | 'port' | 'accessTokenTtl' | 'refreshTokenIdleTtl' | 'refreshTokenAbsoluteTtl' | 'authorizationCodeTtl' | 'keyPublishLead' | 'keyRetireGrace' | 'feedPageSize'>>>;
+  'host' | 'port' | 'accessTokenTtl' | 'refreshTokenIdleTtl' | 'refreshTokenAbsoluteTtl' | 'authorizationCodeTtl' | 'keyPublishLead' | 'keyRetireGrace' | 'feedPageSize' | 'backchannelLogoutTimeout'>>>;
 export declare const DEFAULT_AUDIENCE: string;
 export declare const DEMO_CLIENTS: ClientConfig[];
 export declare const DEMO_USERS: UserConfig[];

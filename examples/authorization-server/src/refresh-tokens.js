@@ -20,7 +20,7 @@ import { sha256 } from './clients.js';
 import { HttpError } from './http.js';
 
 /**
- * @typedef {{ id: string, clientId: string, sub: string, scope: string[], createdAt: number,
+ * @typedef {{ id: string, clientId: string, sub: string, sid?: string, scope: string[], createdAt: number,
  *   absoluteExpiresAt: number, idleExpiresAt: number, revokedAt?: number, revokedReason?: string,
  *   accessTokens: Array<{ jti: string, exp: number }> }} Family
  * @typedef {{ familyId: string, issuedAt: number, idleExpiresAt: number, usedAt?: number }} RefreshToken
@@ -45,7 +45,7 @@ export class RefreshTokens {
 
   /**
    * A new family and its first refresh token.
-   * @param {{ clientId: string, sub: string, scope: string[] }} grant
+   * @param {{ clientId: string, sub: string, sid?: string, scope: string[] }} grant `sid`: the sign-in session
    */
   start(grant) {
     const now = this.clock();
@@ -54,6 +54,7 @@ export class RefreshTokens {
       id: randomBytes(16).toString('hex'),
       clientId: grant.clientId,
       sub: grant.sub,
+      ...(grant.sid === undefined ? {} : { sid: grant.sid }),
       scope: grant.scope,
       createdAt: now,
       absoluteExpiresAt: now + this.absoluteTtl * 1000,

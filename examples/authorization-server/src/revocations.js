@@ -5,7 +5,8 @@
  * still be accepted somewhere, so the log is bounded by the access-token lifetime:
  *   token    one access token (by jti) until its exp;
  *   subject  every token of a user issued up to `before` (logout everywhere);
- *   client   every token of a client issued up to `before`.
+ *   client   every token of a client issued up to `before`;
+ *   session  every token carrying the sign-in session's `sid` issued up to `before` (a logout).
  * `feed` names this log's history; a resource server that sees it change starts over.
  */
 
@@ -16,7 +17,8 @@ export const MAX_PAGE_SIZE = 1000;
 /**
  * @typedef {{ type: 'token', jti: string, exp: number }
  *   | { type: 'subject', sub: string, before: number }
- *   | { type: 'client', client_id: string, before: number }} Revocation
+ *   | { type: 'client', client_id: string, before: number }
+ *   | { type: 'session', sid: string, before: number }} Revocation
  * @typedef {Revocation & { seq: number, until: number }} StoredRevocation
  */
 
@@ -62,7 +64,7 @@ export class RevocationLog {
 
   /**
    * Whether a token with these claims is revoked here (for tokens handed back to this server).
-   * @param {{ jti?: unknown, sub?: unknown, client_id?: unknown, iat?: unknown }} claims
+   * @param {{ jti?: unknown, sub?: unknown, client_id?: unknown, sid?: unknown, iat?: unknown }} claims
    */
   isRevoked(claims) {
     const iat = typeof claims.iat === 'number' ? claims.iat : Number.NEGATIVE_INFINITY;
@@ -70,7 +72,8 @@ export class RevocationLog {
       (entry) =>
         (entry.type === 'token' && entry.jti === claims.jti) ||
         (entry.type === 'subject' && entry.sub === claims.sub && iat <= entry.before) ||
-        (entry.type === 'client' && entry.client_id === claims.client_id && iat <= entry.before),
+        (entry.type === 'client' && entry.client_id === claims.client_id && iat <= entry.before) ||
+        (entry.type === 'session' && entry.sid === claims.sid && iat <= entry.before),
     );
   }
 

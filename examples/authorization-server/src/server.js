@@ -8,16 +8,21 @@
  *   POST /token                                grants: authorization_code, password, client_credentials, refresh_token
  *   POST /revoke                               token revocation (RFC 7009), refresh and access tokens
  *   GET  /revocations?since=<cursor>           the revocation feed resource servers poll
+ *   POST /logout                               with the user's access token: end its sign-in session
  *   POST /logout-everywhere                    with the user's access token: revoke all of the user's grants
  *   /admin/...                                 key rotation, emergency key removal, logout of a user or a client
  *                                              (only with the `adminToken` option, as `Authorization: Bearer <adminToken>`)
  *
  * Access tokens are RFC 9068 JWTs signed with ES256; refresh tokens are opaque and rotate on
  * every use (./refresh-tokens.js); keys rotate in three steps (./keys.js); state lives in one
- * JSON file written atomically before each answer (./store.js).
+ * JSON file written atomically before each answer (./store.js). Each sign-in (the login form, or
+ * the password grant) is a session with its own `sid`, carried by the access tokens of its grant;
+ * a logout is published on the feed and sent to the clients registered for OpenID Connect
+ * Back-Channel Logout (./backchannel-logout.js).
  */
 import { createServer } from 'node:http';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { BackchannelLogout } from './backchannel-logout.js';
 import { Clients, sha256, Users } from './clients.js';
 import { DEFAULT_AUDIENCE, DEMO_CLIENTS, DEMO_USERS } from './defaults.js';
 import { HttpError, parseParams, readForm, sendError, sendJson } from './http.js';
@@ -44,6 +49,8 @@ export const DEFAULTS = Object.freeze({
   // tokenward's largest clock tolerance: how long past exp a token may still be accepted.
   keyRetireGrace: 5 * 60,
   feedPageSize: 500,
+  // Milliseconds a logout receiver has to answer a logout token.
+  backchannelLogoutTimeout: 5000,
 });
 
 const NO_STORE = Object.freeze({ 'cache-control': 'no-store', pragma: 'no-cache' });
@@ -80,6 +87,13 @@ export class AuthorizationServer {
       idleTtl: this.options.refreshTokenIdleTtl,
       absoluteTtl: this.options.refreshTokenAbsoluteTtl,
       revokeAccessToken: ({ jti, exp }) => this.revocations.publish({ type: 'token', jti, exp }),
+    });
+    this.backchannelLogout = new BackchannelLogout({
+      issuer: () => this.issuer,
+      seconds: () => this.seconds(),
+      signingKey: () => this.keys.signingKey(),
+      onEvent: (event) => this.onEvent(event),
+      timeoutMs: this.options.backchannelLogoutTimeout,
     });
     this.lastPrune = Number.NEGATIVE_INFINITY;
     if (this.keys.ensureActive() || stored === undefined) this.save();
@@ -122,6 +136,9 @@ export class AuthorizationServer {
       revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       scopes_supported: this.clients.scopes(),
       authorization_response_iss_parameter_supported: true,
+      // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens are sent, with `sid`.
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
     };
   }
 
@@ -147,15 +164,45 @@ export class AuthorizationServer {
     return this.change(() => ({ ...this.keys.remove(kid), keys: this.keys.describe() }));
   }
 
-  /** Logout everywhere: every grant of the user is revoked, and every access token issued so far. */
-  logoutEverywhere(sub) {
-    return this.change(() => {
+  /**
+   * Logout everywhere: every grant of the user is revoked, and every access token issued so far
+   * (feed: a subject entry; logout receivers: a logout token with `sub` alone, §2.4: every
+   * session of the user). The state changes at once; the promise resolves once every logout
+   * receiver has answered or failed.
+   */
+  async logoutEverywhere(sub) {
+    const result = this.change(() => {
       const revoked = this.refreshTokens.revokeWhere((family) => family.sub === sub, 'logout');
       for (const [key, code] of this.state.codes) if (code.sub === sub) this.state.codes.delete(key);
       this.revocations.publish({ type: 'subject', sub, before: this.seconds() });
       this.onEvent({ type: 'logout_everywhere', sub, grantsRevoked: revoked });
       return { sub, grants_revoked: revoked };
     });
+    return { ...result, backchannel_logout: await this.backchannelLogout.notify(this.clients.logoutReceivers(), { sub }) };
+  }
+
+  /**
+   * Logout of one sign-in session: its grants are revoked and its access tokens with them (feed: a
+   * session entry), and each logout receiver is sent a logout token with `sub` and `sid`. Other
+   * sessions of the user go on. As logoutEverywhere, the promise waits for the receivers.
+   */
+  async endSession(sub, sid) {
+    const result = this.change(() => {
+      const revoked = this.refreshTokens.revokeWhere((family) => family.sid === sid, 'logout');
+      for (const [key, code] of this.state.codes) if (code.sid === sid) this.state.codes.delete(key);
+      this.revocations.publish({ type: 'session', sid, before: this.seconds() });
+      this.onEvent({ type: 'logout', sub, sid, grantsRevoked: revoked });
+      return { sub, sid, grants_revoked: revoked };
+    });
+    return { ...result, backchannel_logout: await this.backchannelLogout.notify(this.clients.logoutReceivers(), { sub, sid }) };
+  }
+
+  /**
+   * Registers a client at run time (in memory: clients otherwise come from the `clients` option),
+   * as an administrator does in a provider's console: e.g. an API with a `backchannelLogoutUri`.
+   */
+  registerClient(config) {
+    this.clients.add(config);
   }
 
   /** Every grant of a client is revoked, and every access token issued to it so far. */
@@ -214,7 +261,8 @@ export class AuthorizationServer {
       '/token': { POST: async () => this.tokenEndpoint(req) },
       '/revoke': { POST: async () => this.revocationEndpoint(req) },
       '/revocations': { GET: () => this.feed(url.searchParams) },
-      '/logout-everywhere': { POST: () => json(this.logoutEverywhere(this.bearerSubject(req)), NO_STORE) },
+      '/logout': { POST: async () => json(await this.logoutSession(req), NO_STORE) },
+      '/logout-everywhere': { POST: async () => json(await this.logoutEverywhere(this.bearerClaims(req).sub), NO_STORE) },
     };
     const handlers = Object.hasOwn(routes, path) ? routes[path] : this.adminRoutes(req, path);
     if (handlers === undefined) throw new HttpError(404, 'not_found', 'no such endpoint');
@@ -225,10 +273,10 @@ export class AuthorizationServer {
 
   adminRoutes(req, path) {
     if (!path.startsWith('/admin/') || this.adminTokenHash === undefined) return undefined;
-    const admin = (/** @type {() => unknown} */ operation) => () => {
+    const admin = (/** @type {() => unknown} */ operation) => async () => {
       this.checkAdmin(req);
       try {
-        return json(operation(), NO_STORE);
+        return json(await operation(), NO_STORE);
       } catch (error) {
         if (error instanceof KeyRingError) throw new HttpError(error.status, error.code, error.message);
         throw error;
@@ -275,6 +323,8 @@ export class AuthorizationServer {
     this.state.codes.set(hashHex(code), {
       clientId: request.client.id,
       sub: user.sub,
+      // The sign-in is a session: the tokens of the grant carry its id, and a logout ends them.
+      sid: newSessionId(),
       scope,
       redirectUri: request.redirectUri,
       challenge: request.challenge,
@@ -345,7 +395,7 @@ export class AuthorizationServer {
   passwordGrant(client, form) {
     const user = this.users.check(required(form, 'username'), required(form, 'password'));
     if (user === undefined) throw new HttpError(400, 'invalid_grant', 'invalid username or password');
-    return this.grant(client, user.sub, grantScope(form.get('scope'), userScopes(client, user)));
+    return this.grant(client, user.sub, grantScope(form.get('scope'), userScopes(client, user)), { sid: newSessionId() });
   }
 
   authorizationCodeGrant(client, form) {
@@ -372,7 +422,7 @@ export class AuthorizationServer {
       throw new HttpError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
     }
     record.usedAt = this.clock();
-    return this.grant(client, record.sub, record.scope, record);
+    return this.grant(client, record.sub, record.scope, { sid: record.sid, code: record });
   }
 
   clientCredentialsGrant(client, form) {
@@ -390,28 +440,31 @@ export class AuthorizationServer {
       // RFC 6749 §6: a narrower scope may be asked for; checked before the token is spent.
       scope = form.has('scope') ? grantScope(form.get('scope'), family.scope) : family.scope;
     });
-    const access = this.accessToken(client.id, family.sub, /** @type {string[]} */ (scope));
+    const access = this.accessToken(client.id, family.sub, /** @type {string[]} */ (scope), family.sid);
     this.refreshTokens.track(family, access);
     return this.tokenResponse(access, /** @type {string[]} */ (scope), token);
   }
 
-  /** Issues the tokens of a new grant: a refresh token only when offline_access was granted. */
-  grant(client, sub, scope, code) {
+  /**
+   * Issues the tokens of a new grant of a user's sign-in session `sid`: a refresh token only when
+   * offline_access was granted. `code`: the authorization code it was made from.
+   */
+  grant(client, sub, scope, { sid, code }) {
     const refresh =
-      scope.includes(OFFLINE_ACCESS) && client.grantTypes.includes('refresh_token') ? this.refreshTokens.start({ clientId: client.id, sub, scope }) : undefined;
-    const access = this.accessToken(client.id, sub, scope);
+      scope.includes(OFFLINE_ACCESS) && client.grantTypes.includes('refresh_token') ? this.refreshTokens.start({ clientId: client.id, sub, sid, scope }) : undefined;
+    const access = this.accessToken(client.id, sub, scope, sid);
     if (refresh !== undefined) this.refreshTokens.track(refresh.family, access);
     if (code !== undefined) Object.assign(code, { familyId: refresh?.family.id, accessTokens: [{ jti: access.jti, exp: access.exp }] });
     return this.tokenResponse(access, scope, refresh?.token);
   }
 
-  /** An RFC 9068 access token. */
-  accessToken(clientId, sub, scope) {
+  /** An RFC 9068 access token; with `sid` when it is of a user's sign-in session. */
+  accessToken(clientId, sub, scope, sid) {
     const iat = this.seconds();
     const exp = iat + this.options.accessTokenTtl;
     const jti = randomUUID();
     const { kid, privateKey } = this.keys.signingKey();
-    const claims = { iss: this.issuer, sub, aud: this.audience, client_id: clientId, scope: scope.join(' '), jti, iat, exp };
+    const claims = { iss: this.issuer, sub, aud: this.audience, client_id: clientId, scope: scope.join(' '), ...(sid === undefined ? {} : { sid }), jti, iat, exp };
     return { token: signJwt({ alg: ALG, typ: 'at+jwt', kid }, claims, privateKey), jti, exp };
   }
 
@@ -466,15 +519,23 @@ export class AuthorizationServer {
     return payload;
   }
 
-  /** The user behind the request's bearer access token (for logout everywhere). */
-  bearerSubject(req) {
+  /** The claims of the request's bearer access token of a user (for the logouts). */
+  bearerClaims(req) {
     const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(req.headers.authorization ?? '');
     const claims = match === null ? undefined : this.ownAccessToken(/** @type {string} */ (match[1]));
     if (claims === undefined || typeof claims.sub !== 'string' || this.revocations.isRevoked(claims)) {
       const error = match === null ? '' : ', error="invalid_token"';
       throw new HttpError(401, 'invalid_token', 'a valid access token of the user is required', { 'www-authenticate': `Bearer realm="oauth"${error}` });
     }
-    return claims.sub;
+    return claims;
+  }
+
+  /** POST /logout: ends the sign-in session of the request's access token. */
+  async logoutSession(req) {
+    const claims = this.bearerClaims(req);
+    // A client_credentials token has no session; nor has a token issued before sessions were.
+    if (typeof claims.sid !== 'string') throw new HttpError(400, 'invalid_request', 'the access token belongs to no sign-in session');
+    return this.endSession(claims.sub, claims.sid);
   }
 
   // ---- revocation feed ----
@@ -546,6 +607,10 @@ function required(form, name) {
   const value = form.get(name);
   if (value === undefined) throw new HttpError(400, 'invalid_request', `${name} required`);
   return value;
+}
+
+function newSessionId() {
+  return randomBytes(16).toString('base64url');
 }
 
 function hashHex(token) {

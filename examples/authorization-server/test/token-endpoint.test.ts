@@ -39,6 +39,8 @@ describe('access tokens', () => {
       aud: server.audience,
       client_id: 'demo-cli',
       scope: 'read:messages offline_access',
+      // The sign-in session (back-channel logout ends it).
+      sid: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       jti: expect.any(String),
       iat: expect.any(Number),
       exp: (payload.iat as number) + 300,

@@ -11,7 +11,8 @@
  *         "revocations": [
  *           { "type": "token",   "jti": "…", "exp": 1767225600 },          // one access token, until exp
  *           { "type": "subject", "sub": "user-42", "before": 1767225300 },  // tokens of sub with iat <= before
- *           { "type": "client",  "client_id": "job", "before": 1767225300 } ] }
+ *           { "type": "client",  "client_id": "job", "before": 1767225300 },
+ *           { "type": "session", "sid": "08a5…", "before": 1767225300 } ] }  // tokens carrying sid, iat <= before
  *
  * `cursor` is opaque and sent back as `since`. `has_more` asks for the next page at once, up to
  * `maxPages` per poll. `feed` names the feed's history: when it changes (the server's store was
@@ -33,7 +34,7 @@ export interface RevocationFeedOptions {
   list: RevocationList;
   /** Milliseconds between the end of one poll and the start of the next. Default 5 s. */
   interval?: number;
-  /** Scope subject and client entries to this issuer (a list shared by several issuers). */
+  /** Scope subject, client and session entries to this issuer (a list shared by several issuers). */
   issuer?: string;
   /** Milliseconds for one request, body included. Default 5 s. */
   timeout?: number;
@@ -283,6 +284,10 @@ function applyEntry(list: RevocationList, entry: unknown, issuer: string | undef
     case 'client':
       if (!isId(fields.client_id) || !isSeconds(fields.before)) return 'entry_invalid';
       list.revokeClient(fields.client_id, issuer === undefined ? { before: fields.before } : { before: fields.before, issuer });
+      return 'applied';
+    case 'session':
+      if (!isId(fields.sid) || !isSeconds(fields.before)) return 'entry_invalid';
+      list.revokeSession(fields.sid, issuer === undefined ? { before: fields.before } : { before: fields.before, issuer });
       return 'applied';
     default:
       return typeof fields.type === 'string' ? 'type_unknown' : 'entry_invalid';

@@ -64,7 +64,7 @@ afterEach(async () => {
 });
 
 describe('applying the feed', () => {
-  test('token, subject and client entries reach the list', async () => {
+  test('token, subject, client and session entries reach the list', async () => {
     const list = new RevocationList();
     const feed = await feedServer(
       pagedFeed(
@@ -72,6 +72,7 @@ describe('applying the feed', () => {
           { type: 'token', jti: 'leaked', exp: now() + 300 },
           { type: 'subject', sub: 'user-42', before: now() },
           { type: 'client', client_id: 'job', before: now() },
+          { type: 'session', sid: 'session-1', before: now() },
         ],
         100,
       ),
@@ -83,17 +84,22 @@ describe('applying the feed', () => {
     expect(list.isRevoked(claims({ jti: 'other', sub: 'user-42' }))).toBe(true);
     expect(list.isRevoked(claims({ jti: 'other', sub: 'user-7', client_id: 'job' }))).toBe(true);
     expect(list.isRevoked(claims({ jti: 'other', sub: 'user-7', client_id: 'web' }))).toBe(false);
+    // A session entry matches tokens carrying that sid, and only them.
+    expect(list.isRevoked(claims({ jti: 'other', sub: 'user-7', sid: 'session-1' }))).toBe(true);
+    expect(list.isRevoked(claims({ jti: 'other', sub: 'user-7', sid: 'session-2' }))).toBe(false);
     // Logging out revokes what was issued up to then, not what the user gets afterwards.
     expect(list.isRevoked(claims({ jti: 'later', sub: 'user-42', iat: now() + 2 }))).toBe(false);
-    expect(events).toContainEqual({ type: 'revocations_applied', url: feed.url, applied: 3, cursor: '3' });
+    expect(events).toContainEqual({ type: 'revocations_applied', url: feed.url, applied: 4, cursor: '4' });
   });
 
-  test('with `issuer`, subject and client entries only match tokens of that issuer', async () => {
+  test('with `issuer`, subject, client and session entries only match tokens of that issuer', async () => {
     const list = new RevocationList();
-    const feed = await feedServer(pagedFeed([{ type: 'subject', sub: 'user-42', before: now() }], 100));
+    const feed = await feedServer(pagedFeed([{ type: 'subject', sub: 'user-42', before: now() }, { type: 'session', sid: 's-1', before: now() }], 100));
     await poller({ url: feed.url, list, issuer: 'https://as' }).ready;
     expect(list.isRevoked(claims({ sub: 'user-42' }))).toBe(true);
     expect(list.isRevoked(claims({ sub: 'user-42', iss: 'https://other-as' }))).toBe(false);
+    expect(list.isRevoked(claims({ sub: 'user-7', sid: 's-1' }))).toBe(true);
+    expect(list.isRevoked(claims({ sub: 'user-7', sid: 's-1', iss: 'https://other-as' }))).toBe(false);
   });
 
   test('invalid and unknown entries are skipped and reported; the valid ones still apply', async () => {
@@ -105,6 +111,7 @@ describe('applying the feed', () => {
           { type: 'token', jti: 'no-exp' },
           { type: 'subject', sub: 42, before: now() },
           { type: 'session', sid: 'abc' },
+          { type: 'device', id: 'abc', before: now() },
           null,
           { type: 'token', jti: 'good', exp: now() + 300 },
         ],
@@ -115,7 +122,7 @@ describe('applying the feed', () => {
     await poller({ url: feed.url, list, onEvent: (e) => events.push(e) }).ready;
     expect(list.isRevoked(claims({ jti: 'good' }))).toBe(true);
     const ignored = events.filter((e) => e.type === 'revocation_ignored').map((e) => (e as { reason: string }).reason);
-    expect(ignored).toEqual(['entry_invalid', 'entry_invalid', 'entry_invalid', 'type_unknown', 'entry_invalid']);
+    expect(ignored).toEqual(['entry_invalid', 'entry_invalid', 'entry_invalid', 'entry_invalid', 'type_unknown', 'entry_invalid']);
     expect(events).toContainEqual(expect.objectContaining({ type: 'revocations_applied', applied: 1 }));
   });
 });
