@@ -218,16 +218,7 @@ async function obtainTokens(ctx) {
   );
   ctx.cli = cli.body;
 
-  // Authorization code + PKCE: what a browser does at /authorize (here the login form is posted directly).
-  const verifier = randomBytes(32).toString('base64url');
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  const login = await call(ctx.metadata.authorization_endpoint, {
-    method: 'POST',
-    form: { response_type: 'code', client_id: WEB.id, redirect_uri: REDIRECT_URI, scope: 'read:messages admin offline_access', state: 'demo', code_challenge: challenge, code_challenge_method: 'S256', username: 'alice', password: 'alice-password' },
-  });
-  const code = login.headers.get('location') === null ? null : new URL(login.headers.get('location')).searchParams.get('code');
-  must(login.status === 302 && code !== null, `authorization request with PKCE (S256), confidential client demo-web, alice signs in → ${login.status} to the redirect URI with a code`, outcome(login));
-  const web = await tokenRequest(ctx, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, WEB);
+  const web = await signIn(ctx, 'read:messages admin offline_access');
   must(web.status === 200 && typeof web.body.refresh_token === 'string', `code + code_verifier + client secret → ${web.status}: scope "${web.body.scope}" + refresh token`, outcome(web));
   ctx.web = web.body;
 
@@ -341,16 +332,19 @@ async function refusedWithin(ctx, token, what) {
   }
 }
 
-/** alice signs in with the login form (authorization code + PKCE) on demo-web; returns the token response. */
-async function signIn(ctx) {
+/**
+ * Authorization code + PKCE: what a browser does at /authorize (here the login form is posted
+ * directly), then the code exchanged by demo-web; returns the token response.
+ */
+async function signIn(ctx, scope) {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const login = await call(ctx.metadata.authorization_endpoint, {
     method: 'POST',
-    form: { response_type: 'code', client_id: WEB.id, redirect_uri: REDIRECT_URI, scope: 'read:messages offline_access', state: 'demo', code_challenge: challenge, code_challenge_method: 'S256', username: 'alice', password: 'alice-password' },
+    form: { response_type: 'code', client_id: WEB.id, redirect_uri: REDIRECT_URI, scope, state: 'demo', code_challenge: challenge, code_challenge_method: 'S256', username: 'alice', password: 'alice-password' },
   });
   const code = login.headers.get('location') === null ? null : new URL(login.headers.get('location')).searchParams.get('code');
-  must(login.status === 302 && code !== null, `alice signs in on demo-web → ${login.status} with a code`, outcome(login));
+  must(login.status === 302 && code !== null, `authorization request with PKCE (S256), confidential client demo-web, alice signs in → ${login.status} to the redirect URI with a code`, outcome(login));
   return tokenRequest(ctx, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }, WEB);
 }
 
@@ -451,7 +445,7 @@ async function logoutAtProvider(ctx) {
   const nextSecond = (Math.floor((ctx.loggedOutEverywhereAt ?? 0) / 1000) + 1) * 1000 - Date.now();
   if (nextSecond > 0) await sleep(nextSecond + 50);
 
-  const web = await signIn(ctx);
+  const web = await signIn(ctx, 'read:messages offline_access');
   must(web.status === 200, `session 1: code exchanged → ${web.status}, an access token with sid ${claims(web.body.access_token ?? 'e30.e30.').sid}`, outcome(web));
   const cli = await tokenRequest(ctx, { grant_type: 'password', username: 'alice', password: 'alice-password', scope: 'read:messages' }, CLI);
   must(cli.status === 200, `session 2: alice signs in again on demo-cli (password grant) → ${cli.status}, sid ${claims(cli.body.access_token ?? 'e30.e30.').sid}`, outcome(cli));
