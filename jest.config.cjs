@@ -21,7 +21,7 @@ module.exports = {
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/[^/]+/node_modules/)?(jose|oidc-provider)/)'],
   moduleNameMapper: {
-    '^@tokenward/(core|express|fastify|nest)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@tokenward/(core|express|fastify|nest|redis)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testTimeout: 20000,

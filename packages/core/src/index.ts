@@ -26,6 +26,8 @@ export type { ScopeRequirement } from './scopes.js';
 export { RevocationList } from './revocation.js';
 export type { Instant, RevocationListOptions, ScopeOfRevocation } from './revocation.js';
 export { pollRevocations, REVOCATION_FEED_DEFAULTS } from './revocation-feed.js';
+export { applyRevocationEntry } from './revocation-entry.js';
+export type { RevocationEntryOutcome } from './revocation-entry.js';
 export type { RevocationFeed, RevocationFeedEvent, RevocationFeedFailure, RevocationFeedOptions } from './revocation-feed.js';
 export { isTokenwardError, reasons, TokenwardError, TokenwardSetupError } from './errors.js';
 export type { Challenges, ErrorCode, Reason, RejectionDetail, Scheme, TokenwardErrorOptions } from './errors.js';

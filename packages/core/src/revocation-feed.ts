@@ -25,6 +25,7 @@
  */
 import { emitter } from './events.js';
 import { checkUrl, defaultFetch, fetchJson, SourceError, type FetchFailure, type FetchJsonOptions, type FetchLike } from './fetch-json.js';
+import { applyRevocationEntry } from './revocation-entry.js';
 import type { RevocationList } from './revocation.js';
 
 export interface RevocationFeedOptions {
@@ -240,7 +241,7 @@ class RevocationFeedPoller implements RevocationFeed {
     const { list, issuer } = this.options;
     let applied = 0;
     for (const entry of entries) {
-      const outcome = applyEntry(list, entry, issuer);
+      const outcome = applyRevocationEntry(list, entry, issuer);
       if (outcome === 'applied') applied++;
       else this.emit({ type: 'revocation_ignored', url: this.url, reason: outcome });
     }
@@ -267,39 +268,6 @@ function parsePage(body: unknown): FeedPage {
   if (hasMore !== undefined && typeof hasMore !== 'boolean') throw invalidFeed('the feed answer has an invalid `has_more`');
   if (feed !== undefined && typeof feed !== 'string') throw invalidFeed('the feed answer has an invalid `feed`');
   return { cursor: cursorText, hasMore: hasMore === true, feed, revocations };
-}
-
-function applyEntry(list: RevocationList, entry: unknown, issuer: string | undefined): 'applied' | 'entry_invalid' | 'type_unknown' {
-  if (typeof entry !== 'object' || entry === null) return 'entry_invalid';
-  const fields = entry as Record<string, unknown>;
-  switch (fields.type) {
-    case 'token':
-      if (!isId(fields.jti) || !isSeconds(fields.exp)) return 'entry_invalid';
-      list.revoke({ jti: fields.jti, expiresAt: fields.exp });
-      return 'applied';
-    case 'subject':
-      if (!isId(fields.sub) || !isSeconds(fields.before)) return 'entry_invalid';
-      list.revokeSubject(fields.sub, issuer === undefined ? { before: fields.before } : { before: fields.before, issuer });
-      return 'applied';
-    case 'client':
-      if (!isId(fields.client_id) || !isSeconds(fields.before)) return 'entry_invalid';
-      list.revokeClient(fields.client_id, issuer === undefined ? { before: fields.before } : { before: fields.before, issuer });
-      return 'applied';
-    case 'session':
-      if (!isId(fields.sid) || !isSeconds(fields.before)) return 'entry_invalid';
-      list.revokeSession(fields.sid, issuer === undefined ? { before: fields.before } : { before: fields.before, issuer });
-      return 'applied';
-    default:
-      return typeof fields.type === 'string' ? 'type_unknown' : 'entry_invalid';
-  }
-}
-
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value !== '';
-}
-
-function isSeconds(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {

@@ -102,6 +102,19 @@ describe('applying the feed', () => {
     expect(list.isRevoked(claims({ sub: 'user-7', sid: 's-1', iss: 'https://other-as' }))).toBe(false);
   });
 
+  test('an entry’s own iss scopes it, before the poller’s issuer; an iss that is not a string makes the entry invalid', async () => {
+    const list = new RevocationList();
+    const feed = await feedServer(
+      pagedFeed([{ type: 'client', client_id: 'job', before: now(), iss: 'https://other-as' }, { type: 'subject', sub: 'user-9', before: now(), iss: '' }], 100),
+    );
+    const events: RevocationFeedEvent[] = [];
+    await poller({ url: feed.url, list, issuer: 'https://as', onEvent: (e) => events.push(e) }).ready;
+    expect(list.isRevoked(claims({ client_id: 'job', iss: 'https://other-as' }))).toBe(true);
+    expect(list.isRevoked(claims({ client_id: 'job' }))).toBe(false);
+    expect(list.isRevoked(claims({ sub: 'user-9' }))).toBe(false);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'revocation_ignored', reason: 'entry_invalid' }));
+  });
+
   test('invalid and unknown entries are skipped and reported; the valid ones still apply', async () => {
     const list = new RevocationList();
     const feed = await feedServer(
