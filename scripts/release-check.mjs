@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'express', 'fastify', 'nest'];
+const packages = ['core', 'express', 'fastify', 'nest', 'redis'];
 const placeholder = 'https://auth.example.com/';
 const audience = 'https://api.example.com';
 const work = mkdtempSync(join(tmpdir(), 'tokenward-release-'));
@@ -93,7 +93,8 @@ const at = (pkg) => `${pkg}@${dev[pkg]}`;
 mkdirSync(project);
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));
 const npm = ['--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'];
-run('npm', ['install', ...npm, ...packages.map((name) => tarballs[name]), at('express'), at('fastify'), at('@nestjs/common'), at('@nestjs/core'), at('@nestjs/platform-express'), at('reflect-metadata'), at('rxjs')], project);
+const redisClient = `redis@${manifests.redis.devDependencies.redis}`;
+run('npm', ['install', ...npm, ...packages.map((name) => tarballs[name]), at('express'), at('fastify'), at('@nestjs/common'), at('@nestjs/core'), at('@nestjs/platform-express'), at('reflect-metadata'), at('rxjs'), redisClient], project);
 run('npm', ['install', ...npm, '-D', at('typescript'), at('@types/express'), at('@types/node')], project);
 
 // 3. Types from the tarballs: the consumer files, each module kind, strict NodeNext.
@@ -103,6 +104,18 @@ copyFileSync(join(consumers, 'express', 'app.ts'), join(project, 'express-esm.mt
 copyFileSync(join(consumers, 'express', 'app-commonjs.cts'), join(project, 'express-cjs.cts'));
 copyFileSync(join(consumers, 'fastify', 'app.ts'), join(project, 'fastify-esm.mts'));
 copyFileSync(join(consumers, 'nest', 'app.ts'), join(project, 'nest-esm.mts'));
+// @tokenward/redis with node-redis, from each module kind.
+const redisConsumer = (load) => `${load}
+const redis = createClient({ url: 'redis://127.0.0.1:6379' });
+const sync = syncRevocations({ redis, list: new RevocationList(), onEvent: (event: RevocationSyncEvent) => void event.type });
+const published: Promise<string> = revocationPublisher({ redis, maxTokenLifetime: 600 }).revokeSubject('user-1');
+const used = redisReplayStore({ redis }).use('proof', Date.now() + 1000);
+export const checks = [sync.ready, published, used];
+`;
+const redisImports = "import { createClient } from 'redis';\nimport { RevocationList } from '@tokenward/core';\nimport { redisReplayStore, revocationPublisher, syncRevocations, type RevocationSyncEvent } from '@tokenward/redis';";
+// The same source as ESM and as CommonJS (NodeNext compiles the imports of a .cts to require()).
+writeFileSync(join(project, 'redis-esm.mts'), redisConsumer(redisImports));
+writeFileSync(join(project, 'redis-cjs.cts'), redisConsumer(redisImports));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 writeFileSync(join(project, 'nest-quickstart.ts'), edit(quickStart(readme, '### NestJS'), 'NestJS'));
 writeFileSync(

@@ -5,7 +5,7 @@
 import { builtPackages } from './support/built';
 import { withDpop } from './support/challenges';
 
-const built = builtPackages(['core', 'express', 'fastify', 'nest']);
+const built = builtPackages(['core', 'express', 'fastify', 'nest', 'redis']);
 
 // The child verifies a real token against the real JWKS server, then prints the subject.
 const coreProgram = (load: string) => `
@@ -62,6 +62,15 @@ const nestProgram = (load: string) => `
     await app.close();
   })();
 `;
+// No Redis server here: the exports load, and a client of the wrong kind is refused with a TypeError.
+const redisProgram = (load: string) => `
+  (async () => {
+    ${load}
+    let refused = 'accepted';
+    try { redis.syncRevocations({ redis: {}, list: new RevocationList() }); } catch (error) { refused = error.constructor.name; }
+    console.log(typeof redis.syncRevocations, typeof redis.revocationPublisher, typeof redis.redisReplayStore, refused);
+  })();
+`;
 const nestImports = "Controller, Get, Module } = require('@nestjs/common'); const { NestFactory, APP_GUARD } = require('@nestjs/core'); const { Auth, TokenwardGuard, TokenwardModule } = require('@tokenward/nest');";
 
 const cases = [
@@ -73,11 +82,14 @@ const cases = [
   ['fastify', 'ESM', fastifyProgram("const { default: Fastify } = await import('fastify'); const { default: tokenward } = await import('@tokenward/fastify');")],
   ['nest', 'CommonJS', nestProgram(`require('reflect-metadata'); const { ${nestImports}`)],
   ['nest', 'ESM', nestProgram(`await import('reflect-metadata'); const { ${nestImports.replace(/require\(/g, 'await import(')}`)],
+  ['redis', 'CommonJS', redisProgram("const { RevocationList } = require('@tokenward/core'); const redis = require('@tokenward/redis');")],
+  ['redis', 'ESM', redisProgram("const { RevocationList } = await import('@tokenward/core'); const redis = await import('@tokenward/redis');")],
 ] as const;
 
 describe('the built packages', () => {
   test.each(cases)('@tokenward/%s works from %s', async (pkg, format, program) => {
     const stdout = await built.run(pkg, format, program);
-    expect(stdout.trim()).toBe(pkg === 'core' ? 'user-42' : `user-42 401 ${withDpop('Bearer realm="api"')}`);
+    const expected = { core: 'user-42', redis: 'function function function TypeError' }[pkg as string] ?? `user-42 401 ${withDpop('Bearer realm="api"')}`;
+    expect(stdout.trim()).toBe(expected);
   });
 });

@@ -6,19 +6,23 @@
  *
  *   obtain tokens → call each API → missing scope → access token expires → refresh →
  *   replayed refresh token (family revoked) → logout everywhere → key rotation → emergency key removal →
- *   logout at the provider (OpenID Connect Back-Channel Logout: the provider tells each API at once)
+ *   logout at the provider (OpenID Connect Back-Channel Logout: the provider tells each API at once) →
+ *   a fleet (two more instances per framework, revocations shared over Redis)
  *
  * Time is compressed so that all of it takes seconds: access tokens live 5 s, the APIs poll the
  * revocation feed every second and keep the JWKS 2 s. Exits 0 only when every check passed.
  * Nothing but loopback is contacted. TOKENWARD_DEMO_REQUIRE_ALL_ADAPTERS=1 makes an adapter
- * package that is not built yet a failure instead of a skipped API.
+ * package that is not built yet (or a missing redis-server, for the fleet act) a failure instead
+ * of a skipped part.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startAuthorizationServer } from 'tokenward-example-authorization-server';
+import { createClient } from 'redis';
+import { redisRevocations, startAuthorizationServer } from 'tokenward-example-authorization-server';
+import { redisServerAvailable, startRedisServer } from '../../scripts/redis-server.mjs';
 
 const ACCESS_TOKEN_TTL = 5; // seconds
 const CLOCK_TOLERANCE = 1; // seconds the APIs allow for clock skew (tokenward's default is 5)
@@ -27,6 +31,7 @@ const JWKS = { cacheMaxAge: 2000, cooldown: 1000 }; // ms; tokenward's defaults 
 const KEY_PUBLISH_LEAD = 2; // seconds a new key is published before it signs: the APIs' JWKS cache age
 const REVOCATION_DEADLINE = POLL_INTERVAL + 1000; // a revocation must be seen within one poll (+ slack)
 const REDIRECT_URI = 'http://127.0.0.1/callback';
+const FLEET_DEADLINE = 1000; // ms: every fleet instance must refuse a revocation within this of the logout
 
 const ADAPTERS = [
   { name: 'express', adapter: '@tokenward/express', probe: 'tokenward', example: 'tokenward-example-express-api' },
@@ -124,13 +129,25 @@ async function main() {
   const adminToken = randomBytes(16).toString('hex');
   /** @type {Array<{ name: string, url: string, clientId: string, backchannelLogoutUri: string, close: () => Promise<void>, keyEvents: any[], logoutEvents: any[] }>} */
   const apis = [];
+  /** Instances of the fleet act and their Redis clients: closed at the end. */
+  const fleet = [];
   let as;
+  let redis;
+  let streamed;
 
   console.log(bold('tokenward demo: an authorization server and an API per framework, end to end (127.0.0.1 only)'));
   try {
-    as = await startAuthorizationServer({ dataFile: join(dir, 'authorization-server.json'), accessTokenTtl: ACCESS_TOKEN_TTL, keyPublishLead: KEY_PUBLISH_LEAD, adminToken });
+    if (redisServerAvailable()) {
+      redis = await startRedisServer();
+      // The authorization server publishes every revocation to the Redis stream as well as its feed.
+      streamed = await redisRevocations(redis.url, { maxTokenLifetime: ACCESS_TOKEN_TTL });
+    } else if (process.env.TOKENWARD_DEMO_REQUIRE_ALL_ADAPTERS === '1') {
+      must(false, 'redis-server for the fleet act', 'not installed (apt-get install -y redis-server)');
+    }
+    as = await startAuthorizationServer({ dataFile: join(dir, 'authorization-server.json'), accessTokenTtl: ACCESS_TOKEN_TTL, keyPublishLead: KEY_PUBLISH_LEAD, adminToken, onRevocation: streamed?.onRevocation });
     const metadata = (await call(`${as.url}/.well-known/openid-configuration`)).body;
     console.log(`\n   authorization server  ${as.issuer}   access tokens live ${ACCESS_TOKEN_TTL} s`);
+    console.log(redis === undefined ? yellow('   redis-server          not installed: the fleet act is skipped') : `   redis-server          ${redis.url}   the authorization server streams every revocation there too`);
     for (const adapter of ADAPTERS) {
       const unavailable = await adapterUnavailable(adapter);
       if (unavailable !== undefined) {
@@ -152,14 +169,14 @@ async function main() {
         tokenward: { clockTolerance: CLOCK_TOLERANCE, jwks: JWKS, onEvent: (event) => event.type === 'keys_refreshed' && keyEvents.push({ ...event, at: Date.now() }) },
         backchannelLogout: { clientId, onEvent: (event) => logoutEvents.push({ ...event, at: Date.now() }) },
       });
-      apis.push({ name: adapter.name, ...api, clientId, keyEvents, logoutEvents });
+      apis.push({ name: adapter.name, ...api, start, clientId, keyEvents, logoutEvents });
       console.log(`   ${`${adapter.name} API`.padEnd(20)}  ${api.url}   (@tokenward/${adapter.name})`);
     }
     console.log(dim(`   APIs poll ${metadata.revocation_feed_endpoint} every ${seconds(POLL_INTERVAL)} and keep the JWKS ${seconds(JWKS.cacheMaxAge)}`));
     must(apis.length > 0, 'at least one API is running');
 
-    const ctx = { as, apis, adminToken, metadata };
-    for (const walk of [obtainTokens, callApis, missingScope, expiry, refresh, replay, logoutEverywhere, keyRotation, emergencyRemoval, logoutAtProvider]) {
+    const ctx = { as, apis, adminToken, metadata, redis, fleet };
+    for (const walk of [obtainTokens, callApis, missingScope, expiry, refresh, replay, logoutEverywhere, keyRotation, emergencyRemoval, logoutAtProvider, fleetAct]) {
       await walk(ctx);
     }
   } catch (error) {
@@ -171,9 +188,16 @@ async function main() {
       await api.close();
       check(true, `${api.name} API closed (server and revocation poller)`);
     }
+    for (const instance of fleet) await instance.close();
+    if (fleet.length > 0) check(true, `${fleet.length} fleet instances closed (servers, stream readers, Redis clients)`);
     if (as !== undefined) {
       await as.close();
       check(true, 'authorization server closed');
+    }
+    await streamed?.close();
+    if (redis !== undefined) {
+      await redis.close();
+      check(true, 'redis-server stopped');
     }
     rmSync(dir, { recursive: true, force: true });
   }
@@ -480,4 +504,49 @@ async function logoutAtProvider(ctx) {
   }
   const spent = await tokenRequest(ctx, { grant_type: 'refresh_token', refresh_token: web.body.refresh_token }, WEB);
   check(spent.status === 400 && spent.body.error === 'invalid_grant', `session 1's refresh token → ${outcome(spent)}`);
+}
+
+async function fleetAct(ctx) {
+  step('A fleet: two more instances per framework, revocations shared over Redis');
+  if (ctx.redis === undefined) {
+    console.log(yellow('   skipped: redis-server is not installed (apt-get install -y redis-server)'));
+    return;
+  }
+  for (const api of ctx.apis) {
+    for (const number of [2, 3]) {
+      // Each instance has its own Redis client, as separate processes would; no feed, no logout receiver.
+      const client = createClient({ url: ctx.redis.url });
+      client.on('error', () => undefined);
+      await client.connect();
+      const started = await api.start({ issuer: ctx.metadata.issuer, audience: ctx.as.audience, redis: client, tokenward: { clockTolerance: CLOCK_TOLERANCE, jwks: JWKS } });
+      const instance = { name: `${api.name} #${number}`, url: started.url, close: async () => { await started.close(); client.destroy(); } };
+      ctx.fleet.push(instance);
+      note(`${instance.name.padEnd(10)} ${started.url}: caught up with the Redis stream (it polls no feed and receives no logout tokens)`);
+    }
+  }
+  const cli = await tokenRequest(ctx, { grant_type: 'password', username: 'bob', password: 'bob-password', scope: 'read:messages' }, CLI);
+  must(cli.status === 200, `bob signs in on demo-cli → ${cli.status}`, outcome(cli));
+  const job = await machineToken(ctx);
+  for (const instance of ctx.fleet) {
+    const ok = await call(`${instance.url}/messages`, { token: cli.body.access_token });
+    check(ok.status === 200 && ok.body.user === 'user-bob', `${instance.name.padEnd(10)} bob's token → ${outcome(ok)}`);
+  }
+  const startedAt = Date.now();
+  const logout = await call(`${ctx.as.url}/logout-everywhere`, { method: 'POST', token: cli.body.access_token });
+  check(logout.status === 200, `bob: POST /logout-everywhere → ${outcome(logout)}; the authorization server XADDs "every token of user-bob issued until now" to the stream`);
+  const results = await Promise.all(
+    ctx.fleet.map((instance) =>
+      until(() => call(`${instance.url}/messages`, { token: cli.body.access_token }), (answer) => answer.status === 401, FLEET_DEADLINE).then(({ answer }) => ({ instance, answer, since: Date.now() - startedAt })),
+    ),
+  );
+  for (const { instance, answer, since } of results) {
+    check(
+      answer.status === 401 && answer.body.error_description === 'Token revoked' && since <= FLEET_DEADLINE,
+      `${instance.name.padEnd(10)} refuses bob's token ${since} ms after the logout was sent → ${outcome(answer)}`,
+    );
+  }
+  for (const instance of ctx.fleet) {
+    const other = await call(`${instance.url}/messages`, { token: job });
+    check(other.status === 200, `${instance.name.padEnd(10)} reporting-job's token still works → ${outcome(other)}`);
+  }
 }

@@ -11,6 +11,7 @@
  */
 import express from 'express';
 import { pollRevocations, RevocationList } from '@tokenward/core';
+import { syncRevocations } from '@tokenward/redis';
 import { backchannelLogout, createVerifier, receiver, requireScopes, tokenward } from '@tokenward/express';
 
 export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
@@ -19,13 +20,17 @@ export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never
  * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
  *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
  *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void,
- *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void } }} options
+ *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void },
+ *   redis?: import('@tokenward/redis').RedisClient }} options
+ *   `redis`: a connected client; the list then also follows the Redis stream of revocations, as
+ *   each instance of a fleet does (@tokenward/redis)
  *   `tokenward` adds verifier options (the demo shortens key caching to show rotation in seconds);
  *   `backchannelLogout` mounts the logout receiver for this API's client id at the provider
  */
-export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout }) {
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout, redis }) {
   const revocation = new RevocationList();
   const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
+  const fleet = redis === undefined ? undefined : syncRevocations({ redis, list: revocation });
   const verifier = createVerifier({ issuer, audience, revocation, ...extra });
 
   const app = express();
@@ -48,7 +53,7 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
   const server = app.listen(port, '127.0.0.1');
   await new Promise((resolve, reject) => server.once('listening', resolve).once('error', reject));
   // Serve only once the revocations already published are known (bounded: the feed may be down).
-  await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  await Promise.race([Promise.all([feed?.ready, fleet?.ready]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { port: actual } = /** @type {import('node:net').AddressInfo} */ (server.address());
   const url = `http://127.0.0.1:${actual}`;
   return {
@@ -57,6 +62,7 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
     backchannelLogoutUri: logout === undefined ? undefined : `${url}/backchannel-logout`,
     async close() {
       feed?.stop();
+      fleet?.stop();
       verifier.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve(undefined)));

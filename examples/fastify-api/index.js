@@ -11,6 +11,7 @@
  */
 import Fastify from 'fastify';
 import { pollRevocations, RevocationList } from '@tokenward/core';
+import { syncRevocations } from '@tokenward/redis';
 import { backchannelLogout, receiver, tokenward } from '@tokenward/fastify';
 
 export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
@@ -19,11 +20,15 @@ export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never
  * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
  *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
  *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void,
- *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void } }} options
+ *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void },
+ *   redis?: import('@tokenward/redis').RedisClient }} options
+ *   `redis`: a connected client; the list then also follows the Redis stream of revocations, as
+ *   each instance of a fleet does (@tokenward/redis)
  */
-export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout }) {
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout, redis }) {
   const revocation = new RevocationList();
   const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
+  const fleet = redis === undefined ? undefined : syncRevocations({ redis, list: revocation });
 
   const app = Fastify();
   // Every route of the app is authenticated unless its config says public.
@@ -35,10 +40,13 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
   app.get('/health', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/messages', { config: { scopes: ['read:messages'] } }, async (request) => ({ user: request.auth?.subject, messages: MESSAGES }));
   app.get('/admin', { config: { scopes: ['admin'] } }, async (request) => ({ user: request.auth?.subject, admin: true }));
-  app.addHook('onClose', async () => feed?.stop());
+  app.addHook('onClose', async () => {
+    feed?.stop();
+    fleet?.stop();
+  });
 
   await app.listen({ port, host: '127.0.0.1' });
-  await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  await Promise.race([Promise.all([feed?.ready, fleet?.ready]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { port: actual } = /** @type {import('node:net').AddressInfo} */ (app.server.address());
   const url = `http://127.0.0.1:${actual}`;
   return {

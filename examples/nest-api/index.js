@@ -24,6 +24,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { pollRevocations, RevocationList } from '@tokenward/core';
+import { syncRevocations } from '@tokenward/redis';
 import { Auth, backchannelLogout, Public, Scopes, TokenwardGuard, TokenwardModule, TokenwardReceiverModule } from '@tokenward/nest';
 
 export const MESSAGES = [{ id: 1, text: 'Hello from a resource server that never calls the authorization server per request.' }];
@@ -54,11 +55,15 @@ Reflect.decorate([Controller(), UseGuards(TokenwardGuard)], MessagesController);
  * @param {{ issuer: string, audience: string, port?: number, revocationFeedUrl?: string, pollInterval?: number,
  *   tokenward?: Partial<import('@tokenward/core').VerifierOptions>,
  *   onFeedEvent?: (event: import('@tokenward/core').RevocationFeedEvent) => void,
- *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void } }} options
+ *   backchannelLogout?: { clientId: string, onEvent?: (event: import('@tokenward/core').SignalEvent) => void },
+ *   redis?: import('@tokenward/redis').RedisClient }} options
+ *   `redis`: a connected client; the list then also follows the Redis stream of revocations, as
+ *   each instance of a fleet does (@tokenward/redis)
  */
-export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout }) {
+export async function start({ issuer, audience, port = 0, revocationFeedUrl, pollInterval, tokenward: extra = {}, onFeedEvent, backchannelLogout: logout, redis }) {
   const revocation = new RevocationList();
   const feed = revocationFeedUrl === undefined ? undefined : pollRevocations({ url: revocationFeedUrl, list: revocation, interval: pollInterval, onEvent: onFeedEvent });
+  const fleet = redis === undefined ? undefined : syncRevocations({ redis, list: revocation });
 
   const imports = [TokenwardModule.forRoot({ issuer, audience, revocation, ...extra })];
   if (logout !== undefined) {
@@ -70,7 +75,7 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
 
   const app = await NestFactory.create(AppModule, { logger: false });
   await app.listen(port, '127.0.0.1');
-  await Promise.race([feed?.ready, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+  await Promise.race([Promise.all([feed?.ready, fleet?.ready]), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
   const { port: actual } = app.getHttpServer().address();
   const url = `http://127.0.0.1:${actual}`;
   return {
@@ -79,6 +84,7 @@ export async function start({ issuer, audience, port = 0, revocationFeedUrl, pol
     backchannelLogoutUri: logout === undefined ? undefined : `${url}/backchannel-logout`,
     async close() {
       feed?.stop();
+      fleet?.stop();
       await app.close();
     },
   };

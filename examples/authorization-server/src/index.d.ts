@@ -11,6 +11,13 @@ export interface ClientConfig {
   backchannelLogoutUri?: string;
 }
 
+/** One entry of the revocation feed (the format @tokenward/core reads). */
+export type Revocation =
+  | { type: 'token'; jti: string; exp: number }
+  | { type: 'subject'; sub: string; before: number }
+  | { type: 'client'; client_id: string; before: number }
+  | { type: 'session'; sid: string; before: number };
+
 /** How one logout receiver took a logout token: its HTTP status (200 or 204 is success), or why there was none. */
 export type BackchannelLogoutDelivery = { client_id: string; status: number } | { client_id: string; error: 'timeout' | 'network' };
 
@@ -46,6 +53,11 @@ export interface AuthorizationServerOptions {
   keyRetireGrace?: number;
   /** Revocation-feed entries per page. Default 500. */
   feedPageSize?: number;
+  /**
+   * Called with each revocation as it is published on the feed, to carry it elsewhere too: e.g.
+   * `redisRevocations(url).onRevocation`, for fleets reading the Redis stream.
+   */
+  onRevocation?: (revocation: Revocation) => void;
   /** Milliseconds a logout receiver has to answer a logout token. Default 5000. */
   backchannelLogoutTimeout?: number;
   clients?: ClientConfig[];
@@ -104,3 +116,9 @@ export declare const DEFAULTS: Readonly<Required<Pick<AuthorizationServerOptions
 export declare const DEFAULT_AUDIENCE: string;
 export declare const DEMO_CLIENTS: ClientConfig[];
 export declare const DEMO_USERS: UserConfig[];
+
+/** Publishes each revocation to the Redis stream that @tokenward/redis's syncRevocations reads. */
+export declare function redisRevocations(
+  url: string,
+  options?: { stream?: string; maxTokenLifetime?: number; onEvent?: (event: { type: string; [key: string]: unknown }) => void },
+): Promise<{ onRevocation(revocation: Revocation): void; close(): Promise<void> }>;

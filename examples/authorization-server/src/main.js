@@ -4,12 +4,14 @@
  *
  *   node examples/authorization-server/src/main.js [--port 9000] [--data path/to/state.json]
  *
- * ADMIN_TOKEN in the environment enables the /admin API. State goes to
+ * ADMIN_TOKEN in the environment enables the /admin API. REDIS_URL publishes every revocation to
+ * the Redis stream tokenward:revocations too (./redis.js). State goes to
  * examples/authorization-server/.data/state.json unless --data says otherwise.
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAuthorizationServer } from './index.js';
+import { redisRevocations } from './redis.js';
 
 const { values } = parseArgs({
   options: {
@@ -18,18 +20,21 @@ const { values } = parseArgs({
     'access-token-ttl': { type: 'string' },
   },
 });
+const onEvent = (event) => console.log('event', JSON.stringify(event));
+const redis = process.env.REDIS_URL === undefined ? undefined : await redisRevocations(process.env.REDIS_URL, { onEvent });
 const server = await startAuthorizationServer({
   port: Number(values.port),
   dataFile: values.data,
   adminToken: process.env.ADMIN_TOKEN,
   ...(values['access-token-ttl'] === undefined ? {} : { accessTokenTtl: Number(values['access-token-ttl']) }),
-  onEvent: (event) => console.log('event', JSON.stringify(event)),
+  onEvent,
+  onRevocation: redis?.onRevocation,
 });
 console.log(`authorization server: issuer ${server.issuer}`);
 console.log(`  metadata ${server.issuer}/.well-known/openid-configuration`);
 console.log(`  state    ${values.data}`);
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
-    void server.close();
+    void server.close().then(() => redis?.close());
   });
 }

@@ -25,12 +25,14 @@ export const MAX_PAGE_SIZE = 1000;
 export class RevocationLog {
   /**
    * @param {{ feed: string, seq: number, revocations: StoredRevocation[] }} state changed in place
-   * @param {{ clock: () => number, accessTokenTtl: number }} options
+   * @param {{ clock: () => number, accessTokenTtl: number, onPublish?: (revocation: Revocation) => void }} options
+   *   `onPublish`: also hands each entry to another carrier (the Redis stream, ./redis.js)
    */
   constructor(state, options) {
     this.state = state;
     this.clock = options.clock;
     this.accessTokenTtl = options.accessTokenTtl;
+    this.onPublish = options.onPublish;
   }
 
   /** @param {Revocation} revocation */
@@ -41,6 +43,7 @@ export class RevocationLog {
     this.prune();
     this.state.seq += 1;
     this.state.revocations.push({ ...revocation, seq: this.state.seq, until });
+    this.onPublish?.(revocation);
   }
 
   /**

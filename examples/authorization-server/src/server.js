@@ -81,7 +81,7 @@ export class AuthorizationServer {
     this.state = stored === undefined ? newState() : fromStored(stored);
     const { accessTokenTtl } = this.options;
     this.keys = new KeyRing(this.state.keys, { clock: this.clock, publishLead: this.options.keyPublishLead, retireAfter: accessTokenTtl + this.options.keyRetireGrace });
-    this.revocations = new RevocationLog(this.state, { clock: this.clock, accessTokenTtl });
+    this.revocations = new RevocationLog(this.state, { clock: this.clock, accessTokenTtl, onPublish: options.onRevocation });
     this.refreshTokens = new RefreshTokens(this.state, {
       clock: this.clock,
       idleTtl: this.options.refreshTokenIdleTtl,
