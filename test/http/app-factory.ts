@@ -25,6 +25,10 @@
  *   GET /dpop-only        DPoP required (Bearer refused)                 200 { user: subject }
  *   GET /twice            authenticated twice (two middlewares, guards)  200 { user: subject }
  *
+ * Step-up (RFC 9470), declared as each adapter declares scopes:
+ *
+ *   GET /step-up          acr one of mfa, and auth_time at most 300 s ago 200 { user: subject }
+ *
  * Event receivers (AppSettings.receivers, e.g. POST /backchannel-logout), public.
  *
  * Rejections are whatever the adapter produces by default; the suite asserts they are identical.

@@ -62,11 +62,16 @@ interface Case {
   /** A reason: the rejection must be exactly that error's challenge and body. */
   reason?: Reason;
   scope?: string;
+  /** RFC 9470 challenge parameters of a step-up refusal. */
+  acrValues?: string;
+  maxAge?: number;
   /** The scheme whose challenge carries the error (default Bearer), and the challenges sent. */
   scheme?: Scheme;
   challenges?: Challenges;
   body?: unknown;
 }
+
+const STEP_UP = { acrValues: 'mfa', maxAge: 300 } as const;
 
 const cases: Case[] = [
   // Valid tokens and public/optional routes.
@@ -208,6 +213,15 @@ const cases: Case[] = [
   { name: 'a DPoP route without credentials challenges DPoP only', path: '/dpop-only', headers: () => [], status: 401, reason: 'credentials_missing', challenges: DPOP_ONLY },
   { name: 'a request authenticated twice (two middlewares or guards) checks its proof once', path: '/twice', headers: (base) => dpop(base, '/twice', boundToken()), status: 200, body: { user: 'user-42' } },
   { name: 'a DPoP route accepts a DPoP-bound token with its proof', path: '/dpop-only', headers: (base) => dpop(base, '/dpop-only', boundToken()), status: 200, body: { user: 'user-42' } },
+
+  // Step-up (RFC 9470): acr one of mfa, auth_time at most 300 s ago.
+  { name: 'step-up: a strong, recent authentication passes', path: '/step-up', headers: () => bearer(token({ acr: 'mfa', auth_time: now() - 60 })), status: 200, body: { user: 'user-42' } },
+  { name: 'step-up: another acr is told which ones to get', path: '/step-up', headers: () => bearer(token({ acr: 'pwd', auth_time: now() - 60 })), status: 401, reason: 'acr_insufficient', ...STEP_UP },
+  { name: 'step-up: no acr is refused alike', path: '/step-up', headers: () => bearer(token({ auth_time: now() - 60 })), status: 401, reason: 'acr_insufficient', ...STEP_UP },
+  { name: 'step-up: an authentication too long ago is told the max age', path: '/step-up', headers: () => bearer(token({ acr: 'mfa', auth_time: now() - 900 })), status: 401, reason: 'auth_time_too_old', ...STEP_UP },
+  { name: 'step-up: no auth_time is refused alike', path: '/step-up', headers: () => bearer(token({ acr: 'mfa' })), status: 401, reason: 'auth_time_too_old', ...STEP_UP },
+  { name: 'step-up: an anonymous request is a bare challenge', path: '/step-up', headers: () => [], status: 401, reason: 'credentials_missing' },
+  { name: 'step-up: a weak DPoP-bound token gets the error on the DPoP challenge', path: '/step-up', headers: (base) => dpop(base, '/step-up', boundToken()), status: 401, reason: 'acr_insufficient', scheme: 'DPoP', ...STEP_UP },
 ];
 
 /** What a rejection with `reason` must look like on the wire. */
@@ -256,7 +270,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const res = await send(app, c);
     expect(res.status).toBe(c.status);
     if (c.reason !== undefined) {
-      const expected = expectedError(c.reason, { scope: c.scope, scheme: c.scheme, challenges: c.challenges });
+      const expected = expectedError(c.reason, { scope: c.scope, acrValues: c.acrValues, maxAge: c.maxAge, scheme: c.scheme, challenges: c.challenges });
       expect(res.headers['www-authenticate']).toBe(expected.wwwAuthenticate);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual(expected.body);

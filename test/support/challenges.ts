@@ -16,6 +16,10 @@ export function withDpop(bearer: string, realm = 'api'): string {
 }
 
 /** The rejection a default verifier makes for `reason`, with credentials of `scheme` (default: Bearer, for errors that have a code). */
-export function expectedError(reason: Reason, options: { scope?: string; realm?: string; scheme?: Scheme; challenges?: Challenges } = {}): TokenwardError {
-  return new TokenwardError(reason, { realm: options.realm ?? 'api', scope: options.scope, challenges: options.challenges ?? BOTH, scheme: options.scheme });
+export function expectedError(
+  reason: Reason,
+  options: { scope?: string; acrValues?: string; maxAge?: number; realm?: string; scheme?: Scheme; challenges?: Challenges } = {},
+): TokenwardError {
+  const { scope, acrValues, maxAge, scheme } = options;
+  return new TokenwardError(reason, { realm: options.realm ?? 'api', scope, acrValues, maxAge, challenges: options.challenges ?? BOTH, scheme });
 }

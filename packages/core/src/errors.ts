@@ -5,10 +5,18 @@
  */
 
 /**
- * RFC 6750 §3.1 error codes, RFC 9449 §7.1 and §9 (`invalid_dpop_proof`, `use_dpop_nonce`), and
- * `temporarily_unavailable` for the 503 case (RFC 6749 §4.1.2.1).
+ * RFC 6750 §3.1 error codes, RFC 9449 §7.1 and §9 (`invalid_dpop_proof`, `use_dpop_nonce`), RFC
+ * 9470 §3 (`insufficient_user_authentication`), and `temporarily_unavailable` for the 503 case
+ * (RFC 6749 §4.1.2.1).
  */
-export type ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'temporarily_unavailable';
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
+  | 'temporarily_unavailable';
 
 interface ReasonSpec {
   readonly status: 400 | 401 | 403 | 503;
@@ -78,6 +86,9 @@ const REASONS = {
   verification_failed: { status: 401, code: 'invalid_token', description: 'Token could not be verified' },
   // RFC 6750 §3.1 insufficient_scope.
   insufficient_scope: { status: 403, code: 'insufficient_scope', description: 'Token lacks the required scope' },
+  // RFC 9470 §3: the user must authenticate again, more strongly or more recently (step-up.ts).
+  acr_insufficient: { status: 401, code: 'insufficient_user_authentication', description: 'A different authentication level is required' },
+  auth_time_too_old: { status: 401, code: 'insufficient_user_authentication', description: 'More recent authentication is required' },
   // The key source is down and no usable key is known: not the client's fault, so not a 401.
   jwks_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'Signing keys are temporarily unavailable' },
   // The token may be signed by a key its issuer published after our last fetch, and the cooldown
@@ -132,6 +143,7 @@ const GENERIC: Readonly<Record<ErrorCode, string>> = {
   invalid_request: 'The request is malformed',
   invalid_token: 'The access token is invalid',
   insufficient_scope: 'Token lacks the required scope',
+  insufficient_user_authentication: 'Stronger or more recent authentication is required',
   invalid_dpop_proof: 'The DPoP proof is invalid',
   use_dpop_nonce: 'Resource server requires nonce in DPoP proof',
   temporarily_unavailable: 'Temporarily unavailable',
@@ -140,6 +152,9 @@ const GENERIC: Readonly<Record<ErrorCode, string>> = {
 export interface TokenwardErrorOptions {
   /** Space-delimited scopes required (insufficient_scope only), for the challenge's `scope`. */
   scope?: string;
+  /** RFC 9470: space-delimited acr values and the max age the route asks for, for the challenge. */
+  acrValues?: string;
+  maxAge?: number;
   /** Challenge realm. */
   realm?: string;
   /** Which challenges to send. Default: Bearer only. */
@@ -165,7 +180,11 @@ export class TokenwardError extends Error {
   /** Fixed text for the reason; safe to send to clients. */
   readonly description: string;
   readonly scope: string | undefined;
+  readonly acrValues: string | undefined;
+  readonly maxAge: number | undefined;
   realm: string | undefined;
+  /** RFC 9728 §5.1: the URL of the resource's metadata, sent on every challenge. */
+  resourceMetadata: string | undefined;
   challenges: Challenges;
   scheme: Scheme | undefined;
   dpopNonce: string | undefined;
@@ -186,7 +205,10 @@ export class TokenwardError extends Error {
     this.code = spec.code;
     this.description = spec.description;
     this.scope = options.scope;
+    this.acrValues = options.acrValues;
+    this.maxAge = options.maxAge;
     this.realm = options.realm;
+    this.resourceMetadata = undefined;
     this.challenges = options.challenges ?? BEARER_ONLY;
     this.scheme = options.scheme;
     this.dpopNonce = options.dpopNonce;
@@ -254,7 +276,10 @@ export class TokenwardError extends Error {
     if (withError && this.code !== undefined) {
       params.push(`error=${quote(this.code)}`, `error_description=${quote(this.clientDescription)}`);
       if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`);
+      if (this.acrValues !== undefined) params.push(`acr_values=${quote(this.acrValues)}`);
+      if (this.maxAge !== undefined) params.push(`max_age=${quote(String(this.maxAge))}`);
     }
+    if (this.resourceMetadata !== undefined) params.push(`resource_metadata=${quote(this.resourceMetadata)}`);
     if (scheme === 'DPoP' && this.challenges.dpopAlgs !== undefined) params.push(`algs=${quote(this.challenges.dpopAlgs)}`);
     return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
   }

@@ -8,9 +8,11 @@
  * - `public` and `optional`: the most specific level that says wins. A level that says `optional`
  *   (either way) without `public` takes part in authentication, as if it said `public: false`;
  *   at one level, `public: true` wins over `optional`.
- * - scopes: each level's condition holds on its own (`scopes`: all of them, `anyScopes`: at least
- *   one), so a controller's `scopes: ['a']` with a handler's `anyScopes: ['b', 'c']` is "a, and b
- *   or c". A level that declares scopes at all, even an empty list, has a condition.
+ * - scopes and authentication strength (RFC 9470 `acrValues`, `maxAge`; step-up.ts): each level's
+ *   condition holds on its own (`scopes`: all of them, `anyScopes`: at least one), so a
+ *   controller's `scopes: ['a']` with a handler's `anyScopes: ['b', 'c']` is "a, and b or c". A
+ *   level that declares any of them, even an empty scope list, has a condition. Within a condition
+ *   the authentication is checked before the scopes: a 401 to authenticate again comes before a 403.
  * - `public: true` lifts the conditions of the levels more general than its own, never those of
  *   its level or a more specific one: a health check inside a protected controller is public, a
  *   public controller's scoped handler is not, and a route both public and scoped is protected.
@@ -22,6 +24,7 @@
  */
 import { TokenwardError } from './errors.js';
 import { checkScopes, type ScopeRequirement } from './scopes.js';
+import { checkStepUp, stepUpOf, type StepUpRequirement } from './step-up.js';
 
 /**
  * Which schemes a route accepts: `allowed`, Bearer and DPoP each with its own rules; `required`,
@@ -31,8 +34,13 @@ export type DpopMode = 'allowed' | 'required' | 'disabled';
 
 export const DPOP_MODES: readonly DpopMode[] = ['allowed', 'required', 'disabled'];
 
+/** What one level asks of the token: scopes, and how the user authenticated (RFC 9470). */
+export interface RouteCondition extends ScopeRequirement {
+  readonly stepUp?: StepUpRequirement;
+}
+
 /** What one level declares. Unset members inherit from the levels above. */
-export interface RouteRequirement extends ScopeRequirement {
+export interface RouteRequirement extends ScopeRequirement, StepUpRequirement {
   /** DPoP on this route (RFC 9449). */
   dpop?: DpopMode;
   /** true: no authentication at all; false: authenticated even where a more general level is public. */
@@ -52,8 +60,8 @@ export interface RoutePolicy {
   readonly authenticate: boolean;
   /** False: a request without credentials passes with no token. */
   readonly credentialsRequired: boolean;
-  /** Scope conditions, every one of which the token must meet (one per level that declared scopes). */
-  readonly conditions: readonly ScopeRequirement[];
+  /** Conditions, every one of which the token must meet (one per level that declared scopes or step-up). */
+  readonly conditions: readonly RouteCondition[];
   /** The route's DPoP mode; undefined: the verifier's. */
   readonly dpop: DpopMode | undefined;
 }
@@ -80,10 +88,15 @@ export function routePolicy(...levels: ReadonlyArray<AuthenticateOptions | undef
     }
     if (levelOptional !== undefined) optional = levelOptional;
   });
-  const conditions: ScopeRequirement[] = [];
+  const conditions: RouteCondition[] = [];
   levels.forEach((level, index) => {
-    if (level === undefined || (isPublic && index < publicLevel)) return;
-    if (level.scopes !== undefined || level.anyScopes !== undefined) conditions.push(Object.freeze({ scopes: level.scopes, anyScopes: level.anyScopes }));
+    if (level === undefined) return;
+    // Checked even where lifted by `public`: a mistake in a declaration is a mistake everywhere.
+    const stepUp = stepUpOf(level);
+    if (isPublic && index < publicLevel) return;
+    if (level.scopes !== undefined || level.anyScopes !== undefined || stepUp !== undefined) {
+      conditions.push(Object.freeze({ scopes: level.scopes, anyScopes: level.anyScopes, ...(stepUp === undefined ? {} : { stepUp }) }));
+    }
   });
   if (conditions.length > 0) return Object.freeze({ authenticate: true, credentialsRequired: true, conditions: Object.freeze(conditions), dpop });
   if (isPublic) return PUBLIC;
@@ -98,14 +111,24 @@ export function asPolicy(value: RoutePolicy | AuthenticateOptions): RoutePolicy 
   return Array.isArray((value as RoutePolicy).conditions) ? (value as RoutePolicy) : routePolicy(value as AuthenticateOptions);
 }
 
+/** The time conditions are judged at: seconds since the epoch, and the clock tolerance allowed. */
+export interface Clock {
+  readonly now: number;
+  readonly tolerance: number;
+}
+
+/** The system's clock, no tolerance: for callers outside a verifier (which passes its own). */
+const systemClock = (): Clock => ({ now: Date.now() / 1000, tolerance: 0 });
+
 /**
  * The authorization half of a policy, for a token already verified (or none): no token where
  * credentials are required is a 401, a token without a DPoP binding where the route requires one
- * too, a condition not met a 403.
+ * too, an authentication too weak or too old a 401 (RFC 9470), too few scopes a 403.
  */
-export function admit<T extends { readonly scopes: ReadonlySet<string>; readonly binding?: { readonly jkt?: string } | undefined }>(
+export function admit<T extends { readonly scopes: ReadonlySet<string>; readonly claims: Readonly<Record<string, unknown>>; readonly binding?: { readonly jkt?: string } | undefined }>(
   token: T | undefined,
   policy: RoutePolicy,
+  clock: () => Clock = systemClock,
 ): T | undefined {
   if (token === undefined) {
     if (policy.credentialsRequired && policy.authenticate) throw new TokenwardError('credentials_missing');
@@ -114,11 +137,22 @@ export function admit<T extends { readonly scopes: ReadonlySet<string>; readonly
   if (policy.dpop === 'required' && token.binding?.jkt === undefined) throw new TokenwardError('dpop_required');
   // Indexed: for...of over the frozen array cost a cache hit about a fifth more (docs/performance.md).
   const { conditions } = policy;
-  for (let i = 0; i < conditions.length; i++) checkScopes(token.scopes, conditions[i] as ScopeRequirement);
+  for (let i = 0; i < conditions.length; i++) {
+    const condition = conditions[i] as RouteCondition;
+    if (condition.stepUp !== undefined) {
+      const { now, tolerance } = clock();
+      checkStepUp(token.claims, condition.stepUp, now, tolerance);
+    }
+    checkScopes(token.scopes, condition);
+  }
   return token;
 }
 
 /** What `requireScopes` means for a request: no token at all is a 401, too few scopes a 403. */
-export function authorizeToken<T extends { readonly scopes: ReadonlySet<string> }>(token: T | undefined, required: ScopeRequirement): T {
-  return admit(token, routePolicy(required)) as T;
+export function authorizeToken<T extends { readonly scopes: ReadonlySet<string>; readonly claims: Readonly<Record<string, unknown>> }>(
+  token: T | undefined,
+  required: RouteRequirement,
+  clock: () => Clock = systemClock,
+): T {
+  return admit(token, routePolicy(required), clock) as T;
 }

@@ -21,7 +21,7 @@ import { RemoteJwks } from './keys/remote-jwks.js';
 import { resolveOptions, type Settings, type VerifierOptions } from './options.js';
 import type { TokenRequest } from './request.js';
 import type { RevocationList } from './revocation.js';
-import { admit, asPolicy, AUTHENTICATED, authorizeToken, type AuthenticateOptions, type DpopMode, type RoutePolicy } from './route.js';
+import { admit, asPolicy, AUTHENTICATED, authorizeToken, type AuthenticateOptions, type Clock, type DpopMode, type RoutePolicy, type RouteRequirement } from './route.js';
 import { checkScopes, collectScopes, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
 import { TokenCache } from './token-cache.js';
@@ -45,7 +45,7 @@ export interface Verifier {
    */
   check(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined>;
   /** Checks scopes of an already verified token; undefined (no credentials) is a 401. */
-  authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken;
+  authorize(token: AccessToken | undefined, required: RouteRequirement): AccessToken;
   /**
    * Resolves once every issuer's metadata and keys are loaded; rejects with a TokenwardSetupError
    * that says what is wrong (an unreachable issuer, a metadata document naming another issuer, a
@@ -95,6 +95,8 @@ class JwtVerifier implements Verifier {
   private readonly claims: ClaimsPolicy;
   private readonly proofs: ProofVerifier | undefined;
   private readonly senders: SenderConstraints;
+  /** The time route conditions are judged at (step-up's max age). */
+  private readonly clock = (): Clock => ({ now: this.settings.clock() / 1000, tolerance: this.settings.claims.clockTolerance });
   /** Every token this verifier produced (an earlier stage's `admitted` must be one). */
   private readonly issued = new WeakSet<AccessToken>();
 
@@ -132,7 +134,7 @@ class JwtVerifier implements Verifier {
     let parts: CompactParts;
     try {
       // Only a token this verifier issued counts as admitted: `req.auth` may be another library's.
-      if (admitted !== undefined && admitted !== null && this.issued.has(admitted)) return admit(admitted, route);
+      if (admitted !== undefined && admitted !== null && this.issued.has(admitted)) return admit(admitted, route, this.clock);
       if (!route.authenticate) return undefined;
       credentials = credentialsOf(request, this.settings, mode !== 'disabled' && this.proofs !== undefined);
       if (credentials === undefined) return admit<AccessToken>(undefined, route);
@@ -156,9 +158,9 @@ class JwtVerifier implements Verifier {
     return this.settle(this.acceptAfresh(credentials, parts, request, route), mode, credentials.scheme);
   }
 
-  authorize(token: AccessToken | undefined, required: ScopeRequirement): AccessToken {
+  authorize(token: AccessToken | undefined, required: RouteRequirement): AccessToken {
     try {
-      return authorizeToken(token, required);
+      return authorizeToken(token, required, this.clock);
     } catch (error) {
       throw this.rejected(error, this.settings.dpop.mode, undefined);
     }
@@ -211,7 +213,7 @@ class JwtVerifier implements Verifier {
 
   private admitted(token: AccessToken, route: RoutePolicy): AccessToken {
     if (this.revocation?.isRevoked(token.claims) === true) throw new TokenwardError('token_revoked');
-    return admit(token, route) as AccessToken;
+    return admit(token, route, this.clock) as AccessToken;
   }
 
   private async acceptAfresh(credentials: Credentials, parts: CompactParts, request: TokenRequest, route: RoutePolicy): Promise<AccessToken> {
@@ -292,8 +294,8 @@ class JwtVerifier implements Verifier {
     let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
     if (answered.has(rejection)) {
-      const { reason, scope, dpopNonce, retryAfter, detail, cause } = rejection;
-      rejection = new TokenwardError(reason, { scope, dpopNonce, retryAfter, detail, cause });
+      const { reason, scope, acrValues, maxAge, dpopNonce, retryAfter, detail, cause } = rejection;
+      rejection = new TokenwardError(reason, { scope, acrValues, maxAge, dpopNonce, retryAfter, detail, cause });
     }
     answered.add(rejection);
     rejection.realm = this.realm;

@@ -16,6 +16,7 @@ import {
   type RoutePolicy,
   type RouteRequirement,
   type ScopeRequirement,
+  type StepUpRequirement,
   type TokenwardError,
   type Verifier,
   type VerifierOptions,
@@ -91,6 +92,15 @@ export function requireAnyScope(...scopes: string[]): RequestHandler {
   return guard({ anyScopes: scopes });
 }
 
+/**
+ * Lets the request through only if the user authenticated as the route asks (RFC 9470): the
+ * token's `acr` one of `acrValues`, its `auth_time` at most `maxAge` seconds ago. Else a 401
+ * `insufficient_user_authentication` whose challenge says what to ask the provider for.
+ */
+export function requireStepUp(required: StepUpRequirement): RequestHandler {
+  return guard({ acrValues: required.acrValues, maxAge: required.maxAge });
+}
+
 /** Lets the request through only with a DPoP-bound token and its proof (RFC 9449): Bearer tokens are refused here. */
 export function requireDpop(): RequestHandler {
   return guard({ dpop: 'required' });
@@ -107,7 +117,7 @@ function guard(required: RouteRequirement): RequestHandler {
     }
     // No tokenward() in front: a mistake in the app, not the client's. Refused (fail closed) and
     // handed to Express's error handler as a 500 that names it, rather than a silent 401.
-    next(new Error('tokenward: requireScopes()/requireAnyScope()/requireDpop() needs tokenward() mounted in front of it on this route'));
+    next(new Error('tokenward: requireScopes()/requireAnyScope()/requireStepUp()/requireDpop() needs tokenward() mounted in front of it on this route'));
   };
 }
 
@@ -197,4 +207,4 @@ export {
   RevocationList,
   TokenwardError,
 } from '@tokenward/core';
-export type { AccessToken, BackchannelLogoutOptions, EventReceiver, SignalEvent, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';
+export type { AccessToken, BackchannelLogoutOptions, EventReceiver, SignalEvent, StepUpRequirement, TokenwardEvent, Verifier, VerifierOptions } from '@tokenward/core';

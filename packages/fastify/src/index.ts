@@ -18,6 +18,7 @@ import {
   type DpopMode,
   type RoutePolicy,
   type RouteRequirement,
+  type StepUpRequirement,
   type TokenwardError,
   type Verifier,
   type VerifierOptions,
@@ -33,6 +34,8 @@ declare module 'fastify' {
     requireScopes(...scopes: string[]): onRequestHookHandler;
     /** An onRequest hook: the request's token must carry at least one of `scopes`. */
     requireAnyScope(...scopes: string[]): onRequestHookHandler;
+    /** An onRequest hook: the user must have authenticated as asked (RFC 9470 `acr`, `auth_time`). */
+    requireStepUp(required: StepUpRequirement): onRequestHookHandler;
     /** The verifier behind the plugin (its `revocation` list, `verify`, ...). */
     tokenward: Verifier;
   }
@@ -47,6 +50,10 @@ declare module 'fastify' {
     anyScopes?: readonly string[];
     /** DPoP on this route (RFC 9449): 'required' refuses Bearer tokens, 'disabled' the DPoP scheme. */
     dpop?: DpopMode;
+    /** RFC 9470: the token's `acr` must be one of these. */
+    acrValues?: readonly string[];
+    /** RFC 9470: the token's `auth_time` must be at most this many seconds ago. */
+    maxAge?: number;
   }
 }
 
@@ -89,7 +96,15 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
   const defaults: RouteRequirement = { public: protectAll ? undefined : true, optional: credentialsRequired === false ? true : undefined };
   const policyOf = (config: FastifyContextConfig = {}): RoutePolicy =>
     (config as RouteConfig)[POLICY] ??
-    routePolicy(defaults, { public: config.public, optional: config.optional, scopes: config.scopes, anyScopes: config.anyScopes, dpop: config.dpop });
+    routePolicy(defaults, {
+      public: config.public,
+      optional: config.optional,
+      scopes: config.scopes,
+      anyScopes: config.anyScopes,
+      dpop: config.dpop,
+      acrValues: config.acrValues,
+      maxAge: config.maxAge,
+    });
 
   /** Core's decision on the request under `policy`, then on to the next hook or the rejection. */
   function run(policy: RoutePolicy, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
@@ -138,6 +153,7 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
   fastify.decorate('tokenward', verifier);
   fastify.decorate('requireScopes', (...scopes: string[]) => guard({ scopes }));
   fastify.decorate('requireAnyScope', (...scopes: string[]) => guard({ anyScopes: scopes }));
+  fastify.decorate('requireStepUp', (required: StepUpRequirement) => guard({ acrValues: required.acrValues, maxAge: required.maxAge }));
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as FastifyContextConfig;

@@ -1,12 +1,13 @@
 /** Route metadata read by TokenwardGuard, and the `@Auth()` parameter decorator. */
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import type { AccessToken, DpopMode } from '@tokenward/core';
+import type { AccessToken, DpopMode, StepUpRequirement } from '@tokenward/core';
 
 export const SCOPES_KEY = 'tokenward:scopes';
 export const ANY_SCOPE_KEY = 'tokenward:anyScopes';
 export const PUBLIC_KEY = 'tokenward:public';
 export const OPTIONAL_KEY = 'tokenward:optional';
 export const DPOP_KEY = 'tokenward:dpop';
+export const STEP_UP_KEY = 'tokenward:stepUp';
 
 /** The token must carry every one of `scopes`. On a class and a handler, both sets apply. */
 export const Scopes = (...scopes: string[]) => SetMetadata(SCOPES_KEY, scopes);
@@ -32,6 +33,13 @@ export const OptionalAuth = () => SetMetadata(OPTIONAL_KEY, true);
  * 'required' refuses Bearer tokens, 'disabled' the DPoP scheme. Unset: the verifier's mode.
  */
 export const Dpop = (mode: DpopMode) => SetMetadata(DPOP_KEY, mode);
+
+/**
+ * RFC 9470 step-up: the user must have authenticated as asked (the token's `acr` one of
+ * `acrValues`, its `auth_time` at most `maxAge` seconds ago), else a 401
+ * `insufficient_user_authentication`. On a class and a handler, both apply.
+ */
+export const StepUp = (required: StepUpRequirement) => SetMetadata(STEP_UP_KEY, required);
 
 /** The verified access token of the request (undefined on public or optional routes without one). */
 export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): AccessToken | undefined => {

@@ -8,8 +8,19 @@
 import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { isTokenwardError, nodeRequest, routePolicy, type AccessToken, type DpopMode, type RoutePolicy, type RouteRequirement, type TokenwardError, type Verifier } from '@tokenward/core';
-import { ANY_SCOPE_KEY, DPOP_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY } from './decorators.js';
+import {
+  isTokenwardError,
+  nodeRequest,
+  routePolicy,
+  type AccessToken,
+  type DpopMode,
+  type RoutePolicy,
+  type RouteRequirement,
+  type StepUpRequirement,
+  type TokenwardError,
+  type Verifier,
+} from '@tokenward/core';
+import { ANY_SCOPE_KEY, DPOP_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY, STEP_UP_KEY } from './decorators.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
 
 /** The request object the platform hands to guards: Express's request, or Fastify's wrapper. */
@@ -75,12 +86,15 @@ export class TokenwardGuard implements CanActivate {
   }
 
   private declared(target: Target): RouteRequirement {
+    const stepUp = this.reflector.get<StepUpRequirement | undefined>(STEP_UP_KEY, target);
     return {
       public: this.reflector.get<boolean | undefined>(PUBLIC_KEY, target),
       optional: this.reflector.get<boolean | undefined>(OPTIONAL_KEY, target),
       scopes: this.reflector.get<string[] | undefined>(SCOPES_KEY, target),
       anyScopes: this.reflector.get<string[] | undefined>(ANY_SCOPE_KEY, target),
       dpop: this.reflector.get<DpopMode | undefined>(DPOP_KEY, target),
+      acrValues: stepUp?.acrValues,
+      maxAge: stepUp?.maxAge,
     };
   }
 

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { receiver, requireAnyScope, requireScopes, tokenward } from '@tokenward/express';
+import { receiver, requireAnyScope, requireScopes, requireStepUp, tokenward } from '@tokenward/express';
 import { createVerifier } from '@tokenward/core';
 import type { CreateSuiteApp } from '../app-factory';
 
@@ -52,6 +52,9 @@ export const createApp: CreateSuiteApp = async (options, settings = {}) => {
     res.json({ user: req.auth?.subject });
   });
   app.get('/open/guarded', requireScopes('read:messages'), (req, res) => {
+    res.json({ user: req.auth?.subject });
+  });
+  app.get('/step-up', requireStepUp({ acrValues: ['mfa'], maxAge: 300 }), (req, res) => {
     res.json({ user: req.auth?.subject });
   });
   app.get('/twice', tokenward(verifier, { dpop: 'required' }), (req, res) => {

@@ -27,6 +27,7 @@ export const createApp: CreateSuiteApp = async (options, settings = {}) => {
   app.get('/binding', async (req) => ({ binding: req.auth?.binding ?? null }));
   app.get('/twice', { onRequest: app.requireScopes('read:messages') }, async (req) => ({ user: req.auth?.subject }));
   app.get('/dpop-only', { config: { dpop: 'required' } }, async (req) => ({ user: req.auth?.subject }));
+  app.get('/step-up', { config: { acrValues: ['mfa'], maxAge: 300 } }, async (req) => ({ user: req.auth?.subject }));
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   return { baseUrl, server: app.server, close: () => app.close() };
 };

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards, type INestApplication } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, TokenwardGuard, TokenwardModule, TokenwardReceiverModule, type AccessToken } from '@tokenward/nest';
+import { AnyScope, Auth, Dpop, OptionalAuth, Public, Scopes, StepUp, TokenwardGuard, TokenwardModule, TokenwardReceiverModule, type AccessToken } from '@tokenward/nest';
 import type { VerifierOptions } from '@tokenward/core';
 import type { AddressInfo } from 'node:net';
 import type { AppSettings, SuiteApp } from '../app-factory';
@@ -72,6 +72,12 @@ class SuiteController {
   @Get('dpop-only')
   @Dpop('required')
   dpopOnly(@Auth() auth: AccessToken) {
+    return { user: auth.subject };
+  }
+
+  @Get('step-up')
+  @StepUp({ acrValues: ['mfa'], maxAge: 300 })
+  stepUp(@Auth() auth: AccessToken) {
     return { user: auth.subject };
   }
 
