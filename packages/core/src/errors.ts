@@ -279,8 +279,8 @@ export class TokenwardError extends Error {
       if (this.acrValues !== undefined) params.push(`acr_values=${quote(this.acrValues)}`);
       if (this.maxAge !== undefined) params.push(`max_age=${quote(String(this.maxAge))}`);
     }
-    if (this.resourceMetadata !== undefined) params.push(`resource_metadata=${quote(this.resourceMetadata)}`);
     if (scheme === 'DPoP' && this.challenges.dpopAlgs !== undefined) params.push(`algs=${quote(this.challenges.dpopAlgs)}`);
+    if (this.resourceMetadata !== undefined) params.push(`resource_metadata=${quote(this.resourceMetadata)}`);
     return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`;
   }
 }

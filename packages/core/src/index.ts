@@ -9,6 +9,7 @@ export { DEFAULT_ALGORITHMS } from './jwa.js';
 export { admit, authorizeToken, routePolicy } from './route.js';
 export type { AuthenticateOptions, Clock, DpopMode, RouteCondition, RoutePolicy, RouteRequirement } from './route.js';
 export type { StepUpRequirement } from './step-up.js';
+export type { ProtectedResourceMetadata, ProtectedResourceOptions } from './protected-resource.js';
 export type { AccessToken } from './token.js';
 export type { Binding } from './binding.js';
 export { MAX_CLOCK_TOLERANCE } from './claims.js';

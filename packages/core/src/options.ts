@@ -17,6 +17,7 @@ import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
 import type { HeaderPolicy } from './jws/compact.js';
 import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy, type UnknownKidInCooldown } from './keys/remote-jwks.js';
 import type { MtlsOptions } from './mtls.js';
+import { protectedResourceMetadata, type ProtectedResourceMetadata, type ProtectedResourceOptions } from './protected-resource.js';
 import { RevocationList } from './revocation.js';
 import { DPOP_MODES, type DpopMode } from './route.js';
 import { DEFAULT_SCOPE_CLAIMS } from './scopes.js';
@@ -73,6 +74,11 @@ export interface VerifierOptions {
   dpop?: DpopOptions | false;
   /** Certificate-bound tokens (RFC 8705). */
   mtls?: MtlsOptions;
+  /**
+   * RFC 9728: serve this resource's metadata at /.well-known/oauth-protected-resource (each
+   * adapter does) and name it in every challenge (`resource_metadata`). Off by default.
+   */
+  protectedResource?: ProtectedResourceOptions;
   /**
    * `scheme://host[:port]` that clients use to reach this API, when a proxy in front changes what
    * the request says: the DPoP `htu` is then compared against it. Default: what the framework
@@ -137,6 +143,7 @@ export interface Settings {
   readonly metadataFetch: FetchJsonOptions;
   readonly dpop: DpopSettings;
   readonly mtls: MtlsOptions;
+  readonly protectedResource: ProtectedResourceMetadata | undefined;
   readonly publicOrigin: string | undefined;
   readonly emit: EventListener;
   readonly clock: () => number;
@@ -192,6 +199,17 @@ export function resolveOptions(options: VerifierOptions): Settings {
     throw new TypeError('tokenward: realm must be a string without control characters');
   }
   const emit = emitter(options.onEvent);
+  const dpop = dpopSettings(options.dpop, signatureWork, clock);
+  const allowQueryToken = options.allowQueryToken ?? false;
+  const protectedResource =
+    options.protectedResource === undefined
+      ? undefined
+      : protectedResourceMetadata(options.protectedResource, {
+          issuers,
+          dpopMode: dpop.mode,
+          dpopAlgorithms: dpop.proofs === undefined ? undefined : dpop.challenges.required.dpopAlgs?.split(' '),
+          allowQueryToken,
+        });
   return {
     issuers,
     tenants: options.tenants,
@@ -204,7 +222,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
     revocation,
     tokenCacheMax: options.tokenCache === false ? undefined : positiveInteger(options.tokenCache?.max, DEFAULT_TOKEN_CACHE_MAX, 'tokenCache.max'),
     maxTokenBytes: positiveInteger(options.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES, 'maxTokenBytes'),
-    allowQueryToken: options.allowQueryToken ?? false,
+    allowQueryToken,
     realm: options.realm ?? 'api',
     signatureWork,
     refresh: {
@@ -218,8 +236,9 @@ export function resolveOptions(options: VerifierOptions): Settings {
     },
     jwksFetch: fetchOptions(jwks, JWKS_ACCEPT),
     metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
-    dpop: dpopSettings(options.dpop, signatureWork, clock),
+    dpop,
     mtls: { certificateHeader: options.mtls?.certificateHeader },
+    protectedResource,
     publicOrigin: options.publicOrigin === undefined ? undefined : publicOriginOf(options.publicOrigin),
     emit,
     clock,

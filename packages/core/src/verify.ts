@@ -21,6 +21,7 @@ import { RemoteJwks } from './keys/remote-jwks.js';
 import { resolveOptions, type Settings, type VerifierOptions } from './options.js';
 import type { TokenRequest } from './request.js';
 import type { RevocationList } from './revocation.js';
+import type { ProtectedResourceMetadata } from './protected-resource.js';
 import { admit, asPolicy, AUTHENTICATED, authorizeToken, type AuthenticateOptions, type Clock, type DpopMode, type RoutePolicy, type RouteRequirement } from './route.js';
 import { checkScopes, collectScopes, type ScopeRequirement } from './scopes.js';
 import { accessToken, type AccessToken } from './token.js';
@@ -55,6 +56,8 @@ export interface Verifier {
   /** The list this verifier consults, if any. */
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
+  /** RFC 9728: the resource's metadata, when the `protectedResource` option is set; the adapters serve it. */
+  readonly resourceMetadata: ProtectedResourceMetadata | undefined;
   /** Forgets cached tokens and vetted headers, and cancels the key fetches scheduled for an unknown kid. Keys stay. */
   close(): void;
 }
@@ -89,6 +92,7 @@ export function internalsOf(verifier: Verifier): VerifierInternals | undefined {
 class JwtVerifier implements Verifier {
   readonly revocation: RevocationList | undefined;
   readonly realm: string;
+  readonly resourceMetadata: ProtectedResourceMetadata | undefined;
   private readonly headers: HeaderCache;
   private readonly cache: TokenCache<CachedToken> | undefined;
   private readonly issuers: Issuers;
@@ -103,6 +107,7 @@ class JwtVerifier implements Verifier {
   constructor(private readonly settings: Settings) {
     this.revocation = settings.revocation;
     this.realm = settings.realm;
+    this.resourceMetadata = settings.protectedResource;
     this.headers = new HeaderCache(settings.header);
     this.cache = settings.tokenCacheMax === undefined ? undefined : new TokenCache(settings.tokenCacheMax);
     this.issuers = issuersOf(settings, (kids) => this.forgetTokensOf(kids));
@@ -302,6 +307,7 @@ class JwtVerifier implements Verifier {
     rejection.challenges = this.settings.dpop.challenges[mode] as Challenges;
     rejection.scheme = scheme;
     rejection.generic = this.settings.genericDescriptions;
+    rejection.resourceMetadata = this.settings.protectedResource?.url;
     const { reason, status, detail, cause } = rejection;
     this.settings.emit({ type: 'token_rejected', reason, status, ...(detail === undefined ? {} : { detail }), cause });
     return rejection;

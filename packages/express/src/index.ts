@@ -74,8 +74,15 @@ export function tokenward(options: TokenwardOptions | Verifier | ({ verifier: Ve
   const settings: ExpressRouteOptions = isVerifier(options) ? adapter : { ...pickAdapterOptions(options as ExpressAdapterOptions), ...adapter };
   const policy = routePolicy({ credentialsRequired: settings.credentialsRequired, scopes: settings.scopes, anyScopes: settings.anyScopes, dpop: settings.dpop });
   const context: Context = Object.freeze({ verifier, passErrors: settings.passErrorsToNext === true });
+  const metadata = verifier.resourceMetadata;
 
   return function tokenwardMiddleware(req: Request, res: Response, next: NextFunction): void {
+    // RFC 9728: the resource's metadata, public, answered by the middleware that guards the rest.
+    if (metadata !== undefined && pathOf(req.originalUrl) === metadata.path) {
+      const answer = metadata.answer(req.method);
+      res.status(answer.status).set(answer.headers).end(answer.body);
+      return;
+    }
     (req as RequestWithContext)[CONTEXT] = context;
     // A tokenward() in front already admitted the token: checked against this policy, not verified again.
     run(context, policy, req, res, next, req.auth);
@@ -189,6 +196,11 @@ export function receiver(eventReceiver: EventReceiver): RequestHandler {
         else res.send(answer.body);
       }, next);
   };
+}
+
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }
 
 function isVerifier(value: object): value is Verifier {

@@ -155,6 +155,15 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
   fastify.decorate('requireAnyScope', (...scopes: string[]) => guard({ anyScopes: scopes }));
   fastify.decorate('requireStepUp', (required: StepUpRequirement) => guard({ acrValues: required.acrValues, maxAge: required.maxAge }));
 
+  // RFC 9728: the resource's metadata, public (GET, and HEAD by Fastify's exposeHeadRoutes).
+  const metadata = verifier.resourceMetadata;
+  if (metadata !== undefined) {
+    fastify.get(metadata.path, { config: { public: true } }, async (request, reply) => {
+      const answer = metadata.answer(request.method);
+      return reply.code(answer.status).headers(answer.headers).send(answer.body);
+    });
+  }
+
   fastify.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as FastifyContextConfig;
     route.config = { ...config, [POLICY]: policyOf(config) } as RouteOptions['config'];

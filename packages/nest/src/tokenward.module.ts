@@ -6,6 +6,7 @@
  */
 import { ConfigurableModuleBuilder, Global, Inject, Module, type ConfigurableModuleAsyncOptions, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { createVerifier, type Verifier, type VerifierOptions } from '@tokenward/core';
+import { ResourceMetadataRoute } from './resource-metadata.js';
 import { TokenwardGuard } from './tokenward.guard.js';
 import { TOKENWARD_VERIFIER } from './tokens.js';
 
@@ -45,6 +46,7 @@ interface State {
     },
     { provide: TOKENWARD_VERIFIER, useFactory: (state: State) => state.verifier, inject: [STATE] },
     TokenwardGuard,
+    ResourceMetadataRoute,
   ],
   exports: [TOKENWARD_VERIFIER, TokenwardGuard],
 })
