@@ -200,7 +200,7 @@ describe.each(flavours)('%s', (_name, express) => {
         res.status(500).json({ message: error.message });
       });
       const res = await request(application).get('/x').set('Authorization', `Bearer ${token()}`).expect(500);
-      expect(res.body.message).toBe('tokenward: requireScopes()/requireAnyScope()/requireDpop() needs tokenward() mounted in front of it on this route');
+      expect(res.body.message).toBe('tokenward: requireScopes()/requireAnyScope()/requireStepUp()/requireDpop() needs tokenward() mounted in front of it on this route');
     });
   });
 
