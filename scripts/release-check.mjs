@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['core', 'express', 'fastify', 'nest', 'redis'];
+const packages = ['core', 'express', 'fastify', 'nest', 'redis', 'cli'];
 const placeholder = 'https://auth.example.com/';
 const audience = 'https://api.example.com';
 const work = mkdtempSync(join(tmpdir(), 'tokenward-release-'));
@@ -96,6 +96,13 @@ const npm = ['--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'];
 const redisClient = `redis@${manifests.redis.devDependencies.redis}`;
 run('npm', ['install', ...npm, ...packages.map((name) => tarballs[name]), at('express'), at('fastify'), at('@nestjs/common'), at('@nestjs/core'), at('@nestjs/platform-express'), at('reflect-metadata'), at('rxjs'), redisClient], project);
 run('npm', ['install', ...npm, '-D', at('typescript'), at('@types/express'), at('@types/node')], project);
+
+// The CLI's bin, as npm linked it.
+step('running the tokenward bin from the tarball');
+{
+  const decoded = run(join(project, 'node_modules', '.bin', 'tokenward'), ['inspect', 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJyZWxlYXNlIn0.c2ln', '--json'], project);
+  if (JSON.parse(decoded).claims?.sub !== 'release') fail(`tokenward inspect from the tarball printed: ${decoded}`);
+}
 
 // 3. Types from the tarballs: the consumer files, each module kind, strict NodeNext.
 step('type-checking the consumer files against the tarballs');

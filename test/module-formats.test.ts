@@ -5,7 +5,7 @@
 import { builtPackages } from './support/built';
 import { withDpop } from './support/challenges';
 
-const built = builtPackages(['core', 'express', 'fastify', 'nest', 'redis']);
+const built = builtPackages(['core', 'express', 'fastify', 'nest', 'redis', 'cli']);
 
 // The child verifies a real token against the real JWKS server, then prints the subject.
 const coreProgram = (load: string) => `
@@ -71,6 +71,15 @@ const redisProgram = (load: string) => `
     console.log(typeof redis.syncRevocations, typeof redis.revocationPublisher, typeof redis.redisReplayStore, refused);
   })();
 `;
+// The command run in-process on the child's TOKEN: its JSON report, and the exit code.
+const cliProgram = (load: string) => `
+  (async () => {
+    ${load}
+    let out = '';
+    const code = await run(['inspect', process.env.TOKEN, '--json'], { stdout: (t) => (out += t), stderr: () => undefined, stdin: async () => '', now: Date.now });
+    console.log(JSON.parse(out).claims.sub, code);
+  })();
+`;
 const nestImports = "Controller, Get, Module } = require('@nestjs/common'); const { NestFactory, APP_GUARD } = require('@nestjs/core'); const { Auth, TokenwardGuard, TokenwardModule } = require('@tokenward/nest');";
 
 const cases = [
@@ -84,12 +93,14 @@ const cases = [
   ['nest', 'ESM', nestProgram(`await import('reflect-metadata'); const { ${nestImports.replace(/require\(/g, 'await import(')}`)],
   ['redis', 'CommonJS', redisProgram("const { RevocationList } = require('@tokenward/core'); const redis = require('@tokenward/redis');")],
   ['redis', 'ESM', redisProgram("const { RevocationList } = await import('@tokenward/core'); const redis = await import('@tokenward/redis');")],
+  ['cli', 'CommonJS', cliProgram("const { run } = require('@tokenward/cli');")],
+  ['cli', 'ESM', cliProgram("const { run } = await import('@tokenward/cli');")],
 ] as const;
 
 describe('the built packages', () => {
   test.each(cases)('@tokenward/%s works from %s', async (pkg, format, program) => {
     const stdout = await built.run(pkg, format, program);
-    const expected = { core: 'user-42', redis: 'function function function TypeError' }[pkg as string] ?? `user-42 401 ${withDpop('Bearer realm="api"')}`;
+    const expected = { core: 'user-42', redis: 'function function function TypeError', cli: 'user-42 0' }[pkg as string] ?? `user-42 401 ${withDpop('Bearer realm="api"')}`;
     expect(stdout.trim()).toBe(expected);
   });
 });
