@@ -33,6 +33,7 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     return app;
   };
   const answers: unknown[] = [];
+  const notServed = adapter.startsWith('nest') ? 404 : 401;
   beforeAll(() => seen.set(adapter, answers));
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.close()));
@@ -53,7 +54,6 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
       resource_documentation: 'https://docs.example.com/api',
       resource_name: 'Example API',
       dpop_signing_alg_values_supported: DPOP_ALGS.split(' '),
-      tls_client_certificate_bound_access_tokens: true,
     });
     const head = await rawRequest(app.baseUrl, '/.well-known/oauth-protected-resource', [], 'HEAD');
     expect(head.status).toBe(200);
@@ -82,14 +82,15 @@ describe.each(ADAPTERS)('the %s adapter', (adapter) => {
     const anonymous = await rawRequest(app.baseUrl, '/me', []);
     expect(anonymous.headers['www-authenticate']).toContain('resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/v1"');
     const unsuffixed = await rawRequest(app.baseUrl, '/.well-known/oauth-protected-resource', []);
-    expect(unsuffixed.status).not.toBe(200);
+    // Not served: on Express and Fastify the path is guarded like any other (401); Nest's guard only runs for its routes (404).
+    expect(unsuffixed.status).toBe(notServed);
     answers.push(res.body);
   });
 
   test('without the option there is no document and no resource_metadata', async () => {
     const app = await start({});
     const res = await rawRequest(app.baseUrl, '/.well-known/oauth-protected-resource', []);
-    expect(res.status).not.toBe(200);
+    expect(res.status).toBe(notServed);
     const anonymous = await rawRequest(app.baseUrl, '/me', []);
     expect(anonymous.headers['www-authenticate']).not.toContain('resource_metadata');
   });

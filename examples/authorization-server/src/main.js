@@ -21,12 +21,14 @@ const { values } = parseArgs({
   },
 });
 const onEvent = (event) => console.log('event', JSON.stringify(event));
-const redis = process.env.REDIS_URL === undefined ? undefined : await redisRevocations(process.env.REDIS_URL, { onEvent });
+const accessTokenTtl = values['access-token-ttl'] === undefined ? undefined : Number(values['access-token-ttl']);
+// The stream keeps entries as long as the longest token they may revoke (the default TTL is 300 s).
+const redis = process.env.REDIS_URL === undefined ? undefined : await redisRevocations(process.env.REDIS_URL, { onEvent, maxTokenLifetime: accessTokenTtl ?? 300 });
 const server = await startAuthorizationServer({
   port: Number(values.port),
   dataFile: values.data,
   adminToken: process.env.ADMIN_TOKEN,
-  ...(values['access-token-ttl'] === undefined ? {} : { accessTokenTtl: Number(values['access-token-ttl']) }),
+  ...(accessTokenTtl === undefined ? {} : { accessTokenTtl }),
   onEvent,
   onRevocation: redis?.onRevocation,
 });

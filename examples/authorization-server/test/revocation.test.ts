@@ -97,7 +97,7 @@ describe('logout everywhere', () => {
 describe('the revocation feed', () => {
   test('pages with since and limit; the cursor of the last page is the newest entry', async () => {
     const { server } = await startServer();
-    for (const user of ['a', 'b', 'c', 'd', 'e']) server.logoutEverywhere(`user-${user}`);
+    for (const user of ['a', 'b', 'c', 'd', 'e']) await server.logoutEverywhere(`user-${user}`);
     const first = await get(`${server.url}/revocations?limit=2`);
     expect(first.body).toMatchObject({ cursor: '2', has_more: true, feed: expect.any(String) });
     expect(first.body.revocations.map((r: { sub: string }) => r.sub)).toEqual(['user-a', 'user-b']);
@@ -110,7 +110,7 @@ describe('the revocation feed', () => {
 
   test('entries leave the feed once no token they match can still be accepted', async () => {
     const harness = await startServer({ accessTokenTtl: 60 });
-    harness.server.logoutEverywhere('user-alice');
+    await harness.server.logoutEverywhere('user-alice');
     harness.advance(60 + 300 + 1); // access-token lifetime + the largest clock tolerance
     const feed = await get(`${harness.server.url}/revocations`);
     expect(feed.body).toMatchObject({ cursor: '1', revocations: [] });
@@ -141,7 +141,7 @@ describe('the revocation feed', () => {
     await eventually(() => expect(verifier.verify(revokedOne.access_token)).rejects.toMatchObject({ reason: 'token_revoked' }));
     await expect(verifier.verify(keptOne.access_token)).resolves.toBeDefined();
 
-    server.logoutEverywhere('user-bob');
+    await server.logoutEverywhere('user-bob');
     server.revokeClientTokens('reporting-job');
     await eventually(() => expect(verifier.verify(bob.access_token)).rejects.toMatchObject({ reason: 'token_revoked' }));
     await eventually(() => expect(verifier.verify(job.access_token)).rejects.toMatchObject({ reason: 'token_revoked' }));

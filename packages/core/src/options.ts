@@ -209,6 +209,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
           dpopMode: dpop.mode,
           dpopAlgorithms: dpop.proofs === undefined ? undefined : dpop.challenges.required.dpopAlgs?.split(' '),
           allowQueryToken,
+          certificateHeader: options.mtls?.certificateHeader !== undefined,
         });
   return {
     issuers,

@@ -6,7 +6,8 @@
  *   (the configured issuers, or the option's list), `bearer_methods_supported`, `scopes_supported`,
  *   `resource_documentation`, `resource_name`, `dpop_signing_alg_values_supported` and
  *   `dpop_bound_access_tokens_required` (RFC 9449 §5.2), `tls_client_certificate_bound_access_tokens`
- *   (RFC 8705).
+ *   (RFC 8705) when `mtls.certificateHeader` is set (a TLS server of the app's own cannot be seen
+ *   from here).
  * - §3.1: it is served at `/.well-known/oauth-protected-resource` inserted between the resource
  *   identifier's host and its path (`https://api.example.com/v1` →
  *   `https://api.example.com/.well-known/oauth-protected-resource/v1`).
@@ -49,6 +50,8 @@ export interface ResourceFacts {
   /** The DPoP proof algorithms accepted, when DPoP is on. */
   readonly dpopAlgorithms: readonly string[] | undefined;
   readonly allowQueryToken: boolean;
+  /** True when a proxy forwards client certificates (mtls.certificateHeader): mTLS-bound tokens can be proven. */
+  readonly certificateHeader: boolean;
 }
 
 export function protectedResourceMetadata(options: ProtectedResourceOptions, facts: ResourceFacts): ProtectedResourceMetadata {
@@ -76,7 +79,8 @@ export function protectedResourceMetadata(options: ProtectedResourceOptions, fac
     ...(options.name === undefined ? {} : { resource_name: options.name }),
     ...(facts.dpopMode === 'disabled' || facts.dpopAlgorithms === undefined ? {} : { dpop_signing_alg_values_supported: [...facts.dpopAlgorithms] }),
     ...(facts.dpopMode === 'required' ? { dpop_bound_access_tokens_required: true } : {}),
-    tls_client_certificate_bound_access_tokens: true,
+    // Only where certificates can reach the verifier: a TLS socket is the app's, a forwarded header is configured.
+    ...(facts.certificateHeader ? { tls_client_certificate_bound_access_tokens: true } : {}),
   };
   const path = WELL_KNOWN + (resource.pathname === '/' ? '' : resource.pathname);
   const body = JSON.stringify(document);

@@ -8,7 +8,8 @@
  *   { "type": "session", "sid": "08a5…", "before": 1767225300 }     tokens carrying the provider's sid
  *
  * An optional `iss` scopes a subject, client or session entry to that issuer's tokens (else the
- * reader's `issuer` option does, else every issuer's match). Applying an entry twice is harmless.
+ * reader's `issuer` option does, else every issuer's match); a reader scoped to one issuer refuses
+ * an entry naming another, so a feed cannot reach past its issuer. Applying an entry twice is harmless.
  */
 import type { RevocationList } from './revocation.js';
 
@@ -18,7 +19,7 @@ export type RevocationEntryOutcome = 'applied' | 'entry_invalid' | 'type_unknown
 export function applyRevocationEntry(list: RevocationList, entry: unknown, issuer?: string): RevocationEntryOutcome {
   if (typeof entry !== 'object' || entry === null) return 'entry_invalid';
   const fields = entry as Record<string, unknown>;
-  if (fields.iss !== undefined && !isId(fields.iss)) return 'entry_invalid';
+  if (fields.iss !== undefined && (!isId(fields.iss) || (issuer !== undefined && fields.iss !== issuer))) return 'entry_invalid';
   // The entry's own issuer, else the reader's.
   const iss = (fields.iss as string | undefined) ?? issuer;
   const upTo = (before: number) => (iss === undefined ? { before } : { before, issuer: iss });

@@ -18,6 +18,10 @@ describe('the document follows the settings', () => {
     expect(off?.document).not.toHaveProperty('dpop_signing_alg_values_supported');
     expect(off?.document).not.toHaveProperty('dpop_bound_access_tokens_required');
     expect(off?.document.bearer_methods_supported).toEqual(['header', 'query']);
+    // mTLS-bound tokens are advertised only where certificates reach the verifier.
+    expect(off?.document).not.toHaveProperty('tls_client_certificate_bound_access_tokens');
+    const mtls = make({ mtls: { certificateHeader: 'client-cert' }, protectedResource: { resource: audience } }).resourceMetadata;
+    expect(mtls?.document.tls_client_certificate_bound_access_tokens).toBe(true);
   });
 
   test('authorization servers: the issuers, without templates; a template-only setup must list them', () => {

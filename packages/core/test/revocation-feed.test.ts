@@ -102,17 +102,24 @@ describe('applying the feed', () => {
     expect(list.isRevoked(claims({ sub: 'user-7', sid: 's-1', iss: 'https://other-as' }))).toBe(false);
   });
 
-  test('an entry’s own iss scopes it, before the poller’s issuer; an iss that is not a string makes the entry invalid', async () => {
+  test('an entry’s own iss scopes it; a poller scoped to one issuer refuses entries naming another; an empty iss is invalid', async () => {
     const list = new RevocationList();
-    const feed = await feedServer(
-      pagedFeed([{ type: 'client', client_id: 'job', before: now(), iss: 'https://other-as' }, { type: 'subject', sub: 'user-9', before: now(), iss: '' }], 100),
-    );
+    const entries = [
+      { type: 'client', client_id: 'job', before: now(), iss: 'https://other-as' },
+      { type: 'subject', sub: 'user-9', before: now(), iss: '' },
+      { type: 'session', sid: 's-2', before: now(), iss: 'https://as' },
+    ];
     const events: RevocationFeedEvent[] = [];
-    await poller({ url: feed.url, list, issuer: 'https://as', onEvent: (e) => events.push(e) }).ready;
-    expect(list.isRevoked(claims({ client_id: 'job', iss: 'https://other-as' }))).toBe(true);
-    expect(list.isRevoked(claims({ client_id: 'job' }))).toBe(false);
+    await poller({ url: (await feedServer(pagedFeed(entries, 100))).url, list, issuer: 'https://as', onEvent: (e) => events.push(e) }).ready;
+    expect(list.isRevoked(claims({ client_id: 'job', iss: 'https://other-as' }))).toBe(false);
     expect(list.isRevoked(claims({ sub: 'user-9' }))).toBe(false);
-    expect(events).toContainEqual(expect.objectContaining({ type: 'revocation_ignored', reason: 'entry_invalid' }));
+    expect(list.isRevoked(claims({ sid: 's-2' }))).toBe(true);
+    expect(events.filter((e) => e.type === 'revocation_ignored').map((e) => (e as { reason: string }).reason)).toEqual(['entry_invalid', 'entry_invalid']);
+    // Unscoped, the entry's iss is the scope.
+    const open = new RevocationList();
+    await poller({ url: (await feedServer(pagedFeed(entries, 100))).url, list: open }).ready;
+    expect(open.isRevoked(claims({ client_id: 'job', iss: 'https://other-as' }))).toBe(true);
+    expect(open.isRevoked(claims({ client_id: 'job' }))).toBe(false);
   });
 
   test('invalid and unknown entries are skipped and reported; the valid ones still apply', async () => {

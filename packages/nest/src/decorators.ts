@@ -1,6 +1,6 @@
 /** Route metadata read by TokenwardGuard, and the `@Auth()` parameter decorator. */
 import { createParamDecorator, SetMetadata, type ExecutionContext } from '@nestjs/common';
-import type { AccessToken, DpopMode, StepUpRequirement } from '@tokenward/core';
+import { routePolicy, type AccessToken, type DpopMode, type StepUpRequirement } from '@tokenward/core';
 
 export const SCOPES_KEY = 'tokenward:scopes';
 export const ANY_SCOPE_KEY = 'tokenward:anyScopes';
@@ -39,7 +39,11 @@ export const Dpop = (mode: DpopMode) => SetMetadata(DPOP_KEY, mode);
  * `acrValues`, its `auth_time` at most `maxAge` seconds ago), else a 401
  * `insufficient_user_authentication`. On a class and a handler, both apply.
  */
-export const StepUp = (required: StepUpRequirement) => SetMetadata(STEP_UP_KEY, required);
+export const StepUp = (required: StepUpRequirement) => {
+  // Checked by core where it is declared: a mistake fails the app's start, not a request.
+  routePolicy({ acrValues: required.acrValues, maxAge: required.maxAge });
+  return SetMetadata(STEP_UP_KEY, required);
+};
 
 /** The verified access token of the request (undefined on public or optional routes without one). */
 export const Auth = createParamDecorator((_data: unknown, context: ExecutionContext): AccessToken | undefined => {

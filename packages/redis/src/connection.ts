@@ -57,18 +57,40 @@ function fromNodeRedis(client: NodeRedisClient): RedisConnection {
       const copy = client.duplicate();
       // Without a listener an 'error' event would end the process.
       copy.on('error', onError);
+      // node-redis retries a refused connection for ever: bounded here, so that the reader reports
+      // the failure, and a stop() meanwhile leaves nothing behind.
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await copy.connect();
+        await Promise.race([
+          copy.connect(),
+          new Promise((_resolve, reject) => {
+            timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+            timer.unref();
+          }),
+        ]);
       } catch (error) {
-        if (copy.isOpen) copy.destroy();
+        destroy(copy);
         throw error;
+      } finally {
+        clearTimeout(timer);
       }
       return fromNodeRedis(copy);
     },
     async close() {
-      if (client.isOpen) client.destroy();
+      destroy(client);
     },
   };
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+/** node-redis's destroy(), which throws on a client already closed. */
+function destroy(client: NodeRedisClient): void {
+  try {
+    client.destroy();
+  } catch {
+    // Closed already.
+  }
 }
 
 function fromIoredis(client: IoredisClient): RedisConnection {

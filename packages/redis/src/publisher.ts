@@ -9,7 +9,7 @@
  */
 import type { Instant, ScopeOfRevocation } from '@tokenward/core';
 import { connectionOf, type RedisClient, type RedisConnection } from './connection.js';
-import { checkStreamKey, DEFAULT_STREAM, ENTRY_FIELD, MAX_CLOCK_TOLERANCE } from './stream.js';
+import { checkStreamKey, DEFAULT_STREAM, ENTRY_FIELD, MAX_CLOCK_TOLERANCE, MAX_ENTRY_BYTES } from './stream.js';
 
 export interface RevocationPublisherOptions {
   /** The application's Redis client (node-redis or ioredis) or a RedisConnection. */
@@ -21,7 +21,10 @@ export interface RevocationPublisherOptions {
    * Entries older than this plus 5 minutes of clock tolerance are trimmed. Default 3600.
    */
   maxTokenLifetime?: number;
-  /** Milliseconds a publication keeps retrying while Redis cannot take it. Default 60,000. */
+  /**
+   * Milliseconds a publication keeps retrying while Redis cannot take it. Default 60,000. Each
+   * attempt gets at least a second, so a small value can overrun by that much.
+   */
   retryFor?: number;
   /** Milliseconds since the epoch; for tests. */
   clock?: () => number;
@@ -49,9 +52,12 @@ export function revocationPublisher(options: RevocationPublisherOptions): Revoca
   const now = () => Math.floor(clock() / 1000);
 
   const publish = (entry: Record<string, string | number>) => {
+    const json = JSON.stringify(entry);
+    // Readers skip a larger entry: published, it would be lost while reported as sent.
+    if (Buffer.byteLength(json) > MAX_ENTRY_BYTES) return Promise.reject(new RangeError(`tokenward: a revocation entry is limited to ${MAX_ENTRY_BYTES} bytes`));
     // Entries older than any token they could revoke; `~` lets Redis trim whole nodes, cheaply.
-    const minId = `${Math.max(0, clock() - (maxTokenLifetime + MAX_CLOCK_TOLERANCE) * 1000)}-0`;
-    return withRetries(redis, ['XADD', stream, 'MINID', '~', minId, '*', ENTRY_FIELD, JSON.stringify(entry)], retryFor);
+    const minId = `${Math.max(0, Math.floor(clock() - (maxTokenLifetime + MAX_CLOCK_TOLERANCE) * 1000))}-0`;
+    return withRetries(redis, ['XADD', stream, 'MINID', '~', minId, '*', ENTRY_FIELD, json], retryFor);
   };
   const issuedBefore = async (type: string, member: string, value: string, scope: ScopeOfRevocation = {}) => {
     if (typeof value !== 'string' || value === '') throw new TypeError(`tokenward: the ${member} to revoke must be a non-empty string`);
@@ -73,13 +79,16 @@ export function revocationPublisher(options: RevocationPublisherOptions): Revoca
   };
 }
 
+const MIN_ATTEMPT_MS = 1000;
+
 async function withRetries(redis: RedisConnection, args: string[], retryFor: number): Promise<string> {
   const deadline = Date.now() + retryFor;
   for (let attempt = 0; ; attempt++) {
     const left = deadline - Date.now();
     try {
-      // A client may hold a command while it reconnects; the deadline bounds that wait too.
-      return String(await beforeDeadline(redis.sendCommand(args), Math.max(left, 1)));
+      // A client may hold a command while it reconnects; the deadline bounds that wait too, but
+      // leaves each attempt a second: cut shorter, an XADD that lands would be reported lost.
+      return String(await beforeDeadline(redis.sendCommand(args), Math.max(left, MIN_ATTEMPT_MS)));
     } catch (error) {
       const delay = Math.min(5000, 50 * 2 ** Math.min(attempt, 10));
       if (Date.now() + delay > deadline) throw new Error(`tokenward: could not publish the revocation to Redis within ${retryFor} ms: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

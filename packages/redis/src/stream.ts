@@ -29,17 +29,21 @@ export interface StreamEntry {
 }
 
 /**
- * The entries of an XREAD reply for one stream: RESP2 `[[key, [[id, [field, value, ...]], ...]]]`,
- * or RESP3 `{ key: [[id, [...]], ...] }` (an object or a Map); `null` when nothing came.
+ * The entries of an XREAD reply for the one stream read: RESP2 `[[key, [[id, [field, value,
+ * ...]], ...]]]`, or RESP3 `{ key: [[id, [...]], ...] }` (an object or a Map); `null` when nothing
+ * came. Taken whatever the key says (a client's key prefix, ioredis `keyPrefix`, renames it).
  * Throws on a reply of another shape (the caller treats that as a failed read).
  */
-export function entriesOf(reply: unknown, stream: string): StreamEntry[] {
+export function entriesOf(reply: unknown): StreamEntry[] {
   if (reply === null || reply === undefined) return [];
-  let entries: unknown;
-  if (Array.isArray(reply)) entries = (reply.find((item) => Array.isArray(item) && String(item[0]) === stream) as unknown[] | undefined)?.[1];
-  else if (reply instanceof Map) entries = reply.get(stream);
-  else if (typeof reply === 'object') entries = (reply as Record<string, unknown>)[stream];
-  if (entries === undefined) return [];
+  let streams: unknown[];
+  if (Array.isArray(reply)) streams = reply.map((item) => (Array.isArray(item) ? item[1] : undefined));
+  else if (reply instanceof Map) streams = [...reply.values()];
+  else if (typeof reply === 'object') streams = Object.values(reply);
+  else throw new TypeError('unexpected XREAD reply');
+  if (streams.length === 0) return [];
+  if (streams.length !== 1) throw new TypeError('unexpected XREAD reply: more than one stream');
+  const entries = streams[0];
   if (!Array.isArray(entries)) throw new TypeError('unexpected XREAD reply');
   return entries.map((entry) => {
     if (!Array.isArray(entry) || entry.length !== 2) throw new TypeError('unexpected XREAD entry');

@@ -56,6 +56,9 @@ export interface RevocationSync {
   stop(): void;
 }
 
+// Beyond a read's BLOCK time, how long its answer may take before the connection counts as dead.
+const READ_MARGIN_MS = 5000;
+
 export const REVOCATION_SYNC_DEFAULTS = Object.freeze({ stream: DEFAULT_STREAM, block: 5000, count: 1000, backoff: Object.freeze({ min: 100, max: 5000 }) });
 
 export function syncRevocations(options: RevocationSyncOptions): RevocationSync {
@@ -133,7 +136,9 @@ class StreamReader implements RevocationSync {
           this.reader = reader;
         }
         const args = ['XREAD', 'COUNT', String(this.count), ...(catchingUp ? [] : ['BLOCK', String(this.block)]), 'STREAMS', this.stream, this.lastId];
-        const entries = entriesOf(await this.reader.sendCommand(args), this.stream);
+        // A connection that went silent (half-open) must not pass for caught up: a read takes at
+        // most its block time and a margin, or the connection is dropped and made again.
+        const entries = entriesOf(await withDeadline(this.reader.sendCommand(args), (catchingUp ? 0 : this.block) + READ_MARGIN_MS));
         if (this.stopped) break;
         failures = 0;
         const applied = this.apply(entries);
@@ -151,6 +156,10 @@ class StreamReader implements RevocationSync {
         }
       } catch (error) {
         if (this.stopped) break;
+        // A new connection next time: the client may have given up reconnecting this one.
+        const broken = this.reader;
+        this.reader = undefined;
+        void broken?.close().catch(() => undefined);
         failures += 1;
         this.synced = false;
         catchingUp = true;
@@ -197,6 +206,15 @@ class StreamReader implements RevocationSync {
       this.wake = done;
     });
   }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function whole(value: number | undefined, fallback: number, name: string, min: number): number {

@@ -143,9 +143,10 @@ describe('trimming', () => {
     expect(list.isRevoked(claims({ jti: 'new' }))).toBe(true);
   });
 
-  test('a token living longer than maxTokenLifetime is refused by the publisher (it would be trimmed before its exp)', async () => {
+  test('a token living longer than maxTokenLifetime, or an entry readers would skip, is refused by the publisher', async () => {
     const publisher = revocationPublisher({ redis: await nodeRedis(redis.url), stream: freshStream(), maxTokenLifetime: 60 });
     await expect(publisher.revoke({ jti: 'long', expiresAt: now() + 3600 })).rejects.toThrow(RangeError);
+    await expect(publisher.revokeSubject('x'.repeat(5000))).rejects.toThrow(/limited to 4096 bytes/);
     await expect(publisher.revokeSubject('')).rejects.toThrow(TypeError);
   });
 });
@@ -186,7 +187,40 @@ describe('Redis restarts', () => {
   });
 });
 
+describe('Redis unreachable when the reader starts', () => {
+  test('the reader reports the failed connection, and stop() leaves no connection attempt behind', async () => {
+    const client = await nodeRedis(redis.url);
+    const events: RevocationSyncEvent[] = [];
+    await redis.kill();
+    try {
+      const { sync } = await reader(freshStream(), { client, events });
+      await eventually(() => eventsOf(events, 'revocation_sync_failed').length > 0, 8000, 'a failed connection reported');
+      expect(eventsOf(events, 'revocation_sync_failed')[0]).toMatchObject({ error: expect.stringMatching(/connect/) });
+      expect(sync.synced).toBe(false);
+      sync.stop();
+      await expect(sync.ready).resolves.toBe(false);
+    } finally {
+      await redis.start();
+    }
+  });
+});
+
 describe('ioredis', () => {
+  test('with a keyPrefix: the reader reads its prefixed stream (the reply names the prefixed key)', async () => {
+    const stream = freshStream();
+    const prefixed = () => {
+      const client = ioredis(redis.url);
+      client.options.keyPrefix = 'app:';
+      return client;
+    };
+    const { list, sync } = await reader(stream, { client: prefixed() });
+    await sync.ready;
+    await revocationPublisher({ redis: prefixed(), stream }).revoke({ jti: 'prefixed', expiresAt: now() + 300 });
+    await eventually(() => list.isRevoked(claims({ jti: 'prefixed' })), 3000, 'the prefixed entry');
+    const plain = await nodeRedis(redis.url);
+    expect(await plain.sendCommand(['XLEN', `app:${stream}`])).toBe(1);
+  });
+
   test('the same stream through ioredis clients: publish, sync, catch up', async () => {
     const stream = freshStream();
     const publisher = revocationPublisher({ redis: ioredis(redis.url), stream });
