@@ -51,12 +51,13 @@ test('with a valid token: the SDK client connects, lists and calls the tool, whi
 });
 
 test('a token for another audience (RFC 8707: not issued for this server) is refused; so is one without the scope', async () => {
-  await expect(connect(token({}, 'https://other.example.com/mcp'))).rejects.toThrow(/401/);
+  // The SDK's StreamableHTTPError carries the HTTP status as its code.
+  await expect(connect(token({}, 'https://other.example.com/mcp'))).rejects.toMatchObject({ code: 401, message: expect.stringContaining('Token audience not accepted') });
   const wrongAudience = await fetch(mcp.url, { method: 'POST', headers: { authorization: `Bearer ${token({}, 'https://other.example.com/mcp')}`, 'content-type': 'application/json' }, body: '{}' });
   expect(wrongAudience.status).toBe(401);
   expect(wrongAudience.headers.get('www-authenticate')).toMatch(/error="invalid_token", error_description="Token audience not accepted"/);
   const noScope = await fetch(mcp.url, { method: 'POST', headers: { authorization: `Bearer ${token({ scope: 'profile' })}`, 'content-type': 'application/json' }, body: '{}' });
   expect(noScope.status).toBe(403);
   expect(noScope.headers.get('www-authenticate')).toContain('scope="mcp:tools"');
-  await expect(connect(token({ scope: 'profile' }))).rejects.toThrow(/403/);
+  await expect(connect(token({ scope: 'profile' }))).rejects.toMatchObject({ code: 403 });
 });

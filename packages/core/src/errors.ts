@@ -265,6 +265,15 @@ export class TokenwardError extends Error {
     return this.generic && this.code !== undefined ? GENERIC[this.code] : this.description;
   }
 
+  /**
+   * What a log line of the rejection carries (the adapters log it through the framework's logger):
+   * the reason, status and code, and the developer's detail (the claim, its value and what is
+   * accepted, the kid, a hint). Never the token, a proof or key material.
+   */
+  get logFields(): { reason: Reason; status: number; code: ErrorCode | undefined } & RejectionDetail {
+    return { reason: this.reason, status: this.status, code: this.code, ...this.detail };
+  }
+
   /** Keeps stacks and causes out of accidental JSON serialisation of the error. */
   toJSON(): { error: string; error_description: string; reason: Reason } {
     return { ...this.body, reason: this.reason };

@@ -16,6 +16,7 @@ import { defaultFetch, type FetchJsonOptions } from './fetch-json.js';
 import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
 import type { HeaderPolicy } from './jws/compact.js';
 import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy, type UnknownKidInCooldown } from './keys/remote-jwks.js';
+import { instrumentsOf, type Instruments, type MetricsOptions } from './metrics.js';
 import type { MtlsOptions } from './mtls.js';
 import { protectedResourceMetadata, type ProtectedResourceMetadata, type ProtectedResourceOptions } from './protected-resource.js';
 import { RevocationList } from './revocation.js';
@@ -79,6 +80,8 @@ export interface VerifierOptions {
    * adapter does) and name it in every challenge (`resource_metadata`). Off by default.
    */
   protectedResource?: ProtectedResourceOptions;
+  /** OpenTelemetry metrics (metrics.ts): the global MeterProvider by default (a no-op without an SDK); `false` records nothing. */
+  metrics?: MetricsOptions | false;
   /**
    * `scheme://host[:port]` that clients use to reach this API, when a proxy in front changes what
    * the request says: the DPoP `htu` is then compared against it. Default: what the framework
@@ -146,6 +149,7 @@ export interface Settings {
   readonly protectedResource: ProtectedResourceMetadata | undefined;
   readonly publicOrigin: string | undefined;
   readonly emit: EventListener;
+  readonly instruments: Instruments;
   readonly clock: () => number;
 }
 
@@ -198,7 +202,12 @@ export function resolveOptions(options: VerifierOptions): Settings {
   if (options.realm !== undefined && (typeof options.realm !== 'string' || hasControlCharacter(options.realm))) {
     throw new TypeError('tokenward: realm must be a string without control characters');
   }
-  const emit = emitter(options.onEvent);
+  const listener = emitter(options.onEvent);
+  const instruments = instrumentsOf(options.metrics, () => revocation?.size);
+  const emit: EventListener = (event) => {
+    instruments.onEvent(event);
+    listener(event);
+  };
   const dpop = dpopSettings(options.dpop, signatureWork, clock);
   const allowQueryToken = options.allowQueryToken ?? false;
   const protectedResource =
@@ -242,6 +251,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
     protectedResource,
     publicOrigin: options.publicOrigin === undefined ? undefined : publicOriginOf(options.publicOrigin),
     emit,
+    instruments,
     clock,
   };
 }

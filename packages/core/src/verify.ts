@@ -118,13 +118,14 @@ class JwtVerifier implements Verifier {
   }
 
   verify(token: string, required: ScopeRequirement = {}): Promise<AccessToken> {
+    const started = this.settings.instruments.start();
     try {
       // A cached token is answered with a settled promise: no async frames on the way.
       const known = typeof token === 'string' ? this.known(token) : undefined;
-      if (known !== undefined) return Promise.resolve(this.verified(known, required));
-      return this.verifyUncached(token, splitCompact(token, this.settings.maxTokenBytes), required);
+      if (known !== undefined) return Promise.resolve(this.counted(this.verified(known, required), started));
+      return this.verifyUncached(token, splitCompact(token, this.settings.maxTokenBytes), required, started);
     } catch (error) {
-      return Promise.reject(this.rejected(error, this.settings.dpop.mode, undefined));
+      return Promise.reject(this.rejected(error, this.settings.dpop.mode, undefined, started));
     }
   }
 
@@ -135,6 +136,7 @@ class JwtVerifier implements Verifier {
   check(request: TokenRequest, policy: RoutePolicy | AuthenticateOptions = AUTHENTICATED, admitted?: AccessToken | null): AccessToken | undefined | Promise<AccessToken | undefined> {
     const route = asPolicy(policy);
     const mode = route.dpop ?? this.settings.dpop.mode;
+    const started = this.settings.instruments.start();
     let credentials: Credentials | undefined;
     let parts: CompactParts;
     try {
@@ -152,15 +154,15 @@ class JwtVerifier implements Verifier {
       const known = this.known(credentials.token);
       if (known !== undefined) {
         const accepted = this.accept(known, credentials.scheme, request, route);
-        return accepted instanceof Promise ? this.settle(accepted, mode, credentials.scheme) : accepted;
+        return accepted instanceof Promise ? this.settle(accepted, mode, credentials.scheme, started) : this.counted(accepted, started);
       }
       // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
       // credentials, is a synchronous throw.
       parts = this.split(credentials.token);
     } catch (error) {
-      throw this.rejected(error, mode, credentials?.scheme ?? schemeOf(admitted));
+      throw this.rejected(error, mode, credentials?.scheme ?? schemeOf(admitted), started);
     }
-    return this.settle(this.acceptAfresh(credentials, parts, request, route), mode, credentials.scheme);
+    return this.settle(this.acceptAfresh(credentials, parts, request, route), mode, credentials.scheme, started);
   }
 
   authorize(token: AccessToken | undefined, required: RouteRequirement): AccessToken {
@@ -227,12 +229,18 @@ class JwtVerifier implements Verifier {
   }
 
   /** A decision under way; every failure leaves through `rejected`. */
-  private async settle(pending: Promise<AccessToken>, mode: DpopMode, scheme: Scheme): Promise<AccessToken> {
+  private async settle(pending: Promise<AccessToken>, mode: DpopMode, scheme: Scheme, started: number): Promise<AccessToken> {
     try {
-      return await pending;
+      return this.counted(await pending, started);
     } catch (error) {
-      throw this.rejected(error, mode, scheme);
+      throw this.rejected(error, mode, scheme, started);
     }
+  }
+
+  /** An acceptance, counted (metrics.ts); a token admitted before is not counted again. */
+  private counted(token: AccessToken, started: number): AccessToken {
+    this.settings.instruments.accepted(started);
+    return token;
   }
 
   /** verify() on a token alone: a bound token cannot be accepted without the request that proves it. */
@@ -243,11 +251,11 @@ class JwtVerifier implements Verifier {
     return token;
   }
 
-  private async verifyUncached(token: string, parts: CompactParts, required: ScopeRequirement): Promise<AccessToken> {
+  private async verifyUncached(token: string, parts: CompactParts, required: ScopeRequirement, started: number): Promise<AccessToken> {
     try {
-      return this.verified(await this.verifyAfresh(token, parts), required);
+      return this.counted(this.verified(await this.verifyAfresh(token, parts), required), started);
     } catch (error) {
-      throw this.rejected(error, this.settings.dpop.mode, undefined);
+      throw this.rejected(error, this.settings.dpop.mode, undefined, started);
     }
   }
 
@@ -256,7 +264,9 @@ class JwtVerifier implements Verifier {
    * key still published, not expired. Undefined: not cached, or verify it afresh.
    */
   private known(token: string): AccessToken | undefined {
-    const cached = this.cache?.get(token);
+    if (this.cache === undefined) return undefined;
+    const cached = this.cache.get(token);
+    this.settings.instruments.cacheLookup(cached !== undefined);
     if (cached === undefined) return undefined;
     const verified = cached.token;
     if (cached.keys.current(verified.header.kid) !== cached.key) {
@@ -295,7 +305,7 @@ class JwtVerifier implements Verifier {
    * Every failure leaves as a TokenwardError with our realm and the challenges of the route's
    * schemes (the error's own on the scheme the credentials came with), and is reported once.
    */
-  private rejected(error: unknown, mode: DpopMode, scheme: Scheme | undefined): TokenwardError {
+  private rejected(error: unknown, mode: DpopMode, scheme: Scheme | undefined, started?: number): TokenwardError {
     let rejection = isTokenwardError(error) ? error : new TokenwardError('verification_failed', { cause: error });
     // One error can reach several requests (a key import that failed is remembered): each gets its own copy.
     if (answered.has(rejection)) {
@@ -309,6 +319,7 @@ class JwtVerifier implements Verifier {
     rejection.generic = this.settings.genericDescriptions;
     rejection.resourceMetadata = this.settings.protectedResource?.url;
     const { reason, status, detail, cause } = rejection;
+    this.settings.instruments.rejected(reason, started);
     this.settings.emit({ type: 'token_rejected', reason, status, ...(detail === undefined ? {} : { detail }), cause });
     return rejection;
   }

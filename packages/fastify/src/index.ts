@@ -80,6 +80,12 @@ export interface FastifyAdapterOptions {
    * first request.
    */
   failFast?: boolean;
+  /**
+   * The level at which rejections are logged through `request.log` (Fastify's pino logger), with
+   * their `logFields` (reason, status, code, the claim at fault, kid; never the token) under
+   * `tokenward`. Default 'info'; false: not logged.
+   */
+  rejectionLogLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | false;
 }
 
 /** Verifier options (the plugin creates the verifier and closes it with the app), or an existing verifier. */
@@ -90,7 +96,7 @@ const POLICY = Symbol('tokenward.policy');
 type RouteConfig = FastifyContextConfig & { [POLICY]?: RoutePolicy };
 
 const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) => {
-  const { credentialsRequired, protectAll = true, passErrorsToErrorHandler = false, failFast = false } = options;
+  const { credentialsRequired, protectAll = true, passErrorsToErrorHandler = false, failFast = false, rejectionLogLevel = 'info' } = options;
   const verifier = 'verifier' in options ? options.verifier : createVerifier(options);
   // The plugin's options are the most general level of every route's policy.
   const defaults: RouteRequirement = { public: protectAll ? undefined : true, optional: credentialsRequired === false ? true : undefined };
@@ -136,6 +142,7 @@ const plugin: FastifyPluginAsync<TokenwardOptions> = async (fastify, options) =>
 
   /** Core only ever throws TokenwardError; anything else is not ours to describe. */
   function reject(error: unknown, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (rejectionLogLevel !== false && isTokenwardError(error)) reply.request.log[rejectionLogLevel]({ tokenward: error.logFields }, 'tokenward: token rejected');
     if (passErrorsToErrorHandler || !isTokenwardError(error) || reply.sent) done(error as Error);
     else respond(reply, error);
   }

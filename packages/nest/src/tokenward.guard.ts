@@ -5,7 +5,7 @@
  * `APP_GUARD`, on the Express and Fastify platforms. This file reads metadata and translates
  * core's answer into Nest's idiom; every decision is core's.
  */
-import { HttpException, Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import {
@@ -21,7 +21,7 @@ import {
   type Verifier,
 } from '@tokenward/core';
 import { ANY_SCOPE_KEY, DPOP_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPES_KEY, STEP_UP_KEY } from './decorators.js';
-import { TOKENWARD_VERIFIER } from './tokens.js';
+import { TOKENWARD_REJECTION_LOG_LEVEL, TOKENWARD_VERIFIER, type RejectionLogLevel } from './tokens.js';
 
 /** The request object the platform hands to guards: Express's request, or Fastify's wrapper. */
 interface PlatformRequest {
@@ -44,11 +44,13 @@ export class TokenwardGuard implements CanActivate {
   // Decorators are fixed when a class is defined, so each (controller, handler) pair's policy is
   // made once; keyed by both, since a handler inherited by two controllers may serve both.
   private readonly policies = new WeakMap<Target, WeakMap<Target, RoutePolicy>>();
+  private readonly logger = new Logger('Tokenward');
 
   constructor(
     private readonly reflector: Reflector,
     @Inject(TOKENWARD_VERIFIER) private readonly verifier: Verifier,
     private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(TOKENWARD_REJECTION_LOG_LEVEL) private readonly rejectionLogLevel: RejectionLogLevel = 'log',
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -72,6 +74,7 @@ export class TokenwardGuard implements CanActivate {
     } catch (error) {
       // Core only ever throws TokenwardError; anything else is not ours to describe.
       if (!isTokenwardError(error)) throw error;
+      if (this.rejectionLogLevel !== false) this.logger[this.rejectionLogLevel]({ message: 'token rejected', ...error.logFields });
       throw this.rejection(error, http.getResponse());
     }
   }

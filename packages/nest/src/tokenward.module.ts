@@ -8,14 +8,18 @@ import { ConfigurableModuleBuilder, Global, Inject, Module, type ConfigurableMod
 import { createVerifier, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { ResourceMetadataRoute } from './resource-metadata.js';
 import { TokenwardGuard } from './tokenward.guard.js';
-import { TOKENWARD_VERIFIER } from './tokens.js';
+import { TOKENWARD_REJECTION_LOG_LEVEL, TOKENWARD_VERIFIER, type RejectionLogLevel } from './tokens.js';
 
 /**
  * Verifier options (the module creates the verifier and closes it with the app), or an existing
  * verifier; `failFast: true` makes the app's start wait for the verifier's metadata and keys and
  * fail with a TokenwardSetupError that says what is wrong.
  */
-export type TokenwardModuleOptions = (VerifierOptions | { verifier: Verifier }) & { failFast?: boolean };
+export type TokenwardModuleOptions = (VerifierOptions | { verifier: Verifier }) & {
+  failFast?: boolean;
+  /** The level TokenwardGuard logs rejections at through Nest's Logger (context 'Tokenward'): reason, status, code, the claim at fault, kid, never the token. Default 'log'; false: none. */
+  rejectionLogLevel?: RejectionLogLevel;
+};
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<TokenwardModuleOptions>({ moduleName: 'Tokenward' })
   .setClassMethodName('forRoot')
@@ -31,6 +35,7 @@ interface State {
   readonly verifier: Verifier;
   readonly owned: boolean;
   readonly failFast: boolean;
+  readonly rejectionLogLevel: RejectionLogLevel;
 }
 
 @Global()
@@ -40,15 +45,18 @@ interface State {
     // caches), created when the app is, and closed with it.
     {
       provide: STATE,
-      useFactory: ({ failFast = false, ...options }: TokenwardModuleOptions): State =>
-        'verifier' in options ? { verifier: options.verifier, owned: false, failFast } : { verifier: createVerifier(options), owned: true, failFast },
+      useFactory: ({ failFast = false, rejectionLogLevel = 'log', ...options }: TokenwardModuleOptions): State =>
+        'verifier' in options
+          ? { verifier: options.verifier, owned: false, failFast, rejectionLogLevel }
+          : { verifier: createVerifier(options), owned: true, failFast, rejectionLogLevel },
       inject: [MODULE_OPTIONS_TOKEN],
     },
     { provide: TOKENWARD_VERIFIER, useFactory: (state: State) => state.verifier, inject: [STATE] },
+    { provide: TOKENWARD_REJECTION_LOG_LEVEL, useFactory: (state: State) => state.rejectionLogLevel, inject: [STATE] },
     TokenwardGuard,
     ResourceMetadataRoute,
   ],
-  exports: [TOKENWARD_VERIFIER, TokenwardGuard],
+  exports: [TOKENWARD_VERIFIER, TOKENWARD_REJECTION_LOG_LEVEL, TokenwardGuard],
 })
 export class TokenwardModule extends ConfigurableModuleClass implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(@Inject(STATE) private readonly state: State) {

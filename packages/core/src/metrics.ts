@@ -1,0 +1,82 @@
+/**
+ * OpenTelemetry metrics, through `@opentelemetry/api` only: a no-op until the application
+ * registers an SDK's MeterProvider (before it creates the verifier, as OpenTelemetry asks), or
+ * passes one as `metrics.meterProvider`. Instruments (names and attributes are stable):
+ *
+ *   tokenward.verifications              counter    tokenward.outcome (accepted | rejected), tokenward.reason
+ *   tokenward.verification.duration      histogram  s, tokenward.outcome: from the request to the decision
+ *   tokenward.token_cache.lookups        counter    tokenward.cache.result (hit | miss)
+ *   tokenward.jwks.fetches               counter    tokenward.outcome (ok | failed), tokenward.failure
+ *   tokenward.revocation.entries         gauge      entries in the verifier's revocation list
+ *
+ * Recording never changes a decision. Without an SDK (the provider's meter is the API's no-op) or
+ * with `metrics: false`, nothing is called at all, not even the clock.
+ */
+import { createNoopMeter, metrics as otel, type Attributes, type MeterProvider } from '@opentelemetry/api';
+import type { Reason } from './errors.js';
+import type { TokenwardEvent } from './events.js';
+
+export interface MetricsOptions {
+  /** Default: the global MeterProvider (`metrics.setGlobalMeterProvider`, or an SDK's `start()`). */
+  meterProvider?: MeterProvider;
+}
+
+export interface Instruments {
+  /** The start of a decision, for its duration (0 when nothing is recorded: no clock read). */
+  start(): number;
+  accepted(started: number): void;
+  rejected(reason: Reason, started: number | undefined): void;
+  cacheLookup(hit: boolean): void;
+  /** Taps the verifier's events (key fetches). */
+  onEvent(event: TokenwardEvent): void;
+}
+
+const NOOP_METER = createNoopMeter().constructor as new () => object;
+const NONE: Instruments = Object.freeze({ start: () => 0, accepted: () => undefined, rejected: () => undefined, cacheLookup: () => undefined, onEvent: () => undefined });
+const HIT: Attributes = Object.freeze({ 'tokenward.cache.result': 'hit' });
+const MISS: Attributes = Object.freeze({ 'tokenward.cache.result': 'miss' });
+const ACCEPTED: Attributes = Object.freeze({ 'tokenward.outcome': 'accepted' });
+const REJECTED: Attributes = Object.freeze({ 'tokenward.outcome': 'rejected' });
+const FETCHED: Attributes = Object.freeze({ 'tokenward.outcome': 'ok' });
+
+/** The instruments of one verifier; `size` reads its revocation list. */
+export function instrumentsOf(options: MetricsOptions | false | undefined, size: () => number | undefined): Instruments {
+  if (options === false) return NONE;
+  const provider = options?.meterProvider ?? otel.getMeterProvider();
+  const meter = provider.getMeter('@tokenward/core');
+  // No SDK registered: every instrument would be a no-op, so none is called (not even the clock).
+  if (meter instanceof NOOP_METER) return NONE;
+  const verifications = meter.createCounter('tokenward.verifications', { description: 'Tokens accepted or rejected' });
+  const duration = meter.createHistogram('tokenward.verification.duration', { description: 'Time from the request to the decision', unit: 's' });
+  const lookups = meter.createCounter('tokenward.token_cache.lookups', { description: 'Verified-token cache lookups' });
+  const fetches = meter.createCounter('tokenward.jwks.fetches', { description: 'Key set fetches' });
+  meter.createObservableGauge('tokenward.revocation.entries', { description: 'Entries in the revocation list' }).addCallback((result) => {
+    const entries = size();
+    if (entries !== undefined) result.observe(entries);
+  });
+  // One attributes object per reason, made once: recording allocates nothing.
+  const byReason = new Map<Reason, Attributes>();
+  const reasonAttributes = (reason: Reason): Attributes => {
+    let attributes = byReason.get(reason);
+    if (attributes === undefined) byReason.set(reason, (attributes = Object.freeze({ 'tokenward.outcome': 'rejected', 'tokenward.reason': reason })));
+    return attributes;
+  };
+  return {
+    start: () => performance.now(),
+    accepted(started) {
+      verifications.add(1, ACCEPTED);
+      duration.record((performance.now() - started) / 1000, ACCEPTED);
+    },
+    rejected(reason, started) {
+      verifications.add(1, reasonAttributes(reason));
+      if (started !== undefined) duration.record((performance.now() - started) / 1000, REJECTED);
+    },
+    cacheLookup(hit) {
+      lookups.add(1, hit ? HIT : MISS);
+    },
+    onEvent(event) {
+      if (event.type === 'keys_refreshed') fetches.add(1, FETCHED);
+      else if (event.type === 'keys_refresh_failed') fetches.add(1, { 'tokenward.outcome': 'failed', 'tokenward.failure': event.failure });
+    },
+  };
+}
