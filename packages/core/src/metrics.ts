@@ -8,6 +8,7 @@
  *   tokenward.token_cache.lookups        counter    tokenward.cache.result (hit | miss)
  *   tokenward.jwks.fetches               counter    tokenward.outcome (ok | failed), tokenward.failure
  *   tokenward.revocation.entries         gauge      entries in the verifier's revocation list
+ *   tokenward.revocation_feed.age        gauge      s since pollRevocations last read its feed, url.full
  *
  * Recording never changes a decision. Without an SDK (the provider's meter is the API's no-op) or
  * with `metrics: false`, nothing is called at all, not even the clock.
@@ -38,6 +39,24 @@ const MISS: Attributes = Object.freeze({ 'tokenward.cache.result': 'miss' });
 const ACCEPTED: Attributes = Object.freeze({ 'tokenward.outcome': 'accepted' });
 const REJECTED: Attributes = Object.freeze({ 'tokenward.outcome': 'rejected' });
 const FETCHED: Attributes = Object.freeze({ 'tokenward.outcome': 'ok' });
+
+/**
+ * pollRevocations' lag: seconds since its last successful poll (none observed before the first).
+ * Returns the function that stops observing.
+ */
+export function observeFeedAge(options: MetricsOptions | false | undefined, url: string, lastSuccessAt: () => number | undefined): () => void {
+  if (options === false) return () => undefined;
+  const meter = (options?.meterProvider ?? otel.getMeterProvider()).getMeter('@tokenward/core');
+  if (meter instanceof NOOP_METER) return () => undefined;
+  const gauge = meter.createObservableGauge('tokenward.revocation_feed.age', { description: 'Seconds since the revocation feed was last read', unit: 's' });
+  const attributes: Attributes = Object.freeze({ 'url.full': url });
+  const callback = (result: { observe(value: number, attributes?: Attributes): void }) => {
+    const at = lastSuccessAt();
+    if (at !== undefined) result.observe((Date.now() - at) / 1000, attributes);
+  };
+  gauge.addCallback(callback);
+  return () => gauge.removeCallback(callback);
+}
 
 /** The instruments of one verifier; `size` reads its revocation list. */
 export function instrumentsOf(options: MetricsOptions | false | undefined, size: () => number | undefined): Instruments {

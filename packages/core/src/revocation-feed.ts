@@ -25,6 +25,7 @@
  */
 import { emitter } from './events.js';
 import { checkUrl, defaultFetch, fetchJson, SourceError, type FetchFailure, type FetchJsonOptions, type FetchLike } from './fetch-json.js';
+import { observeFeedAge, type MetricsOptions } from './metrics.js';
 import { applyRevocationEntry } from './revocation-entry.js';
 import type { RevocationList } from './revocation.js';
 
@@ -50,6 +51,8 @@ export interface RevocationFeedOptions {
   /** Stops the poller when aborted, like `stop()`. */
   signal?: AbortSignal;
   onEvent?: (event: RevocationFeedEvent) => void;
+  /** OpenTelemetry: `tokenward.revocation_feed.age` (metrics.ts); default the global MeterProvider, `false` for none. */
+  metrics?: MetricsOptions | false;
 }
 
 export type RevocationFeedFailure = FetchFailure | 'feed_invalid';
@@ -125,6 +128,7 @@ class RevocationFeedPoller implements RevocationFeed {
   private readonly fetchOptions: FetchJsonOptions;
   private readonly onSignalAbort = () => this.stop();
   private readonly emit: (event: RevocationFeedEvent) => void;
+  private readonly unobserve: () => void;
 
   constructor(private readonly options: RevocationFeedOptions) {
     // Configuration mistakes are thrown here, at startup; nothing thrown later reaches the app.
@@ -132,6 +136,7 @@ class RevocationFeedPoller implements RevocationFeed {
     if (typeof options.list?.revoke !== 'function') throw new TypeError('pollRevocations: `list` must be a RevocationList');
     this.url = options.url;
     this.emit = emitter(options.onEvent);
+    this.unobserve = observeFeedAge(options.metrics, options.url, () => this.lastSuccessAt);
     this.interval = positive(options.interval, REVOCATION_FEED_DEFAULTS.interval, 'interval');
     this.maxPages = positive(options.maxPages, REVOCATION_FEED_DEFAULTS.maxPages, 'maxPages');
     const baseFetch = options.fetch ?? defaultFetch;
@@ -176,6 +181,7 @@ class RevocationFeedPoller implements RevocationFeed {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.unobserve();
     clearTimeout(this.timer);
     this.timer = undefined;
     this.abort.abort();

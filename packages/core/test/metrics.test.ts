@@ -3,7 +3,9 @@
  * instrument's name, attributes and values after real verifications against a real JWKS server.
  */
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
-import { createVerifier, RevocationList, type Verifier, type VerifierOptions } from '@tokenward/core';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createVerifier, pollRevocations, RevocationList, type Verifier, type VerifierOptions } from '@tokenward/core';
 import { serveOneKey } from '../../../test/support/jwks-server';
 import { mint, now } from '../../../test/support/tokens';
 
@@ -78,6 +80,23 @@ test('a failed key fetch is counted with its failure; the revocation list size i
   const metrics = await collected();
   expect(point(metrics, 'tokenward.jwks.fetches', { 'tokenward.outcome': 'failed', 'tokenward.failure': 'network' })).toBe(1);
   expect(point(metrics, 'tokenward.revocation.entries', {})).toBe(2);
+});
+
+test('pollRevocations reports how long ago it last read its feed', async () => {
+  const feed = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ cursor: '1', has_more: false, revocations: [] })));
+  await new Promise<void>((resolve) => feed.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(feed.address() as AddressInfo).port}/revocations`;
+  const poller = pollRevocations({ url, list: new RevocationList(), interval: 60_000, metrics: { meterProvider: provider } });
+  try {
+    await poller.ready;
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const age = point(await collected(), 'tokenward.revocation_feed.age', { 'url.full': url }) as number;
+    expect(age).toBeGreaterThanOrEqual(0.1);
+    expect(age).toBeLessThan(30);
+  } finally {
+    poller.stop();
+    feed.close();
+  }
 });
 
 test('metrics: false records nothing; without an SDK the global provider is a no-op and verification works alike', async () => {
