@@ -63,6 +63,8 @@ export function revocationPublisher(options: RevocationPublisherOptions): Revoca
     if (typeof value !== 'string' || value === '') throw new TypeError(`tokenward: the ${member} to revoke must be a non-empty string`);
     if (scope.issuer !== undefined && (typeof scope.issuer !== 'string' || scope.issuer === '')) throw new TypeError('tokenward: issuer must be a non-empty string');
     const before = scope.before === undefined ? now() : seconds(scope.before);
+    // Trimmed by the time of its XADD, an entry for tokens issued later would be gone before they expire.
+    if (before > now() + MAX_CLOCK_TOLERANCE) throw new RangeError('tokenward: `before` is in the future beyond the clock tolerance: revoke when the time comes');
     return publish({ type, [member]: value, before, ...(scope.issuer === undefined ? {} : { iss: scope.issuer }) });
   };
   return {

@@ -147,6 +147,8 @@ describe('trimming', () => {
     const publisher = revocationPublisher({ redis: await nodeRedis(redis.url), stream: freshStream(), maxTokenLifetime: 60 });
     await expect(publisher.revoke({ jti: 'long', expiresAt: now() + 3600 })).rejects.toThrow(RangeError);
     await expect(publisher.revokeSubject('x'.repeat(5000))).rejects.toThrow(/limited to 4096 bytes/);
+    await expect(publisher.revokeSubject('user-1', { before: now() + 3600 })).rejects.toThrow(/in the future/);
+    await expect(publisher.revokeSubject('user-1', { before: now() + 60 })).resolves.toMatch(/^\d+-\d+$/);
     await expect(publisher.revokeSubject('')).rejects.toThrow(TypeError);
   });
 });
