@@ -10,6 +10,8 @@
  * `duplicate`; the application's connection only ever sees short commands.
  */
 
+import { withDeadline } from './deadline.js';
+
 export interface RedisConnection {
   /** Sends one command (`['XADD', key, ...]`); resolves with Redis's reply. */
   sendCommand(args: string[]): Promise<unknown>;
@@ -59,20 +61,11 @@ function fromNodeRedis(client: NodeRedisClient): RedisConnection {
       copy.on('error', onError);
       // node-redis retries a refused connection for ever: bounded here, so that the reader reports
       // the failure, and a stop() meanwhile leaves nothing behind.
-      let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([
-          copy.connect(),
-          new Promise((_resolve, reject) => {
-            timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-            timer.unref();
-          }),
-        ]);
+        await withDeadline(copy.connect(), CONNECT_TIMEOUT_MS, 'could not connect to Redis');
       } catch (error) {
         destroy(copy);
         throw error;
-      } finally {
-        clearTimeout(timer);
       }
       return fromNodeRedis(copy);
     },

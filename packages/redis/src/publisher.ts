@@ -9,6 +9,7 @@
  */
 import type { Instant, ScopeOfRevocation } from '@tokenward/core';
 import { connectionOf, type RedisClient, type RedisConnection } from './connection.js';
+import { withDeadline } from './deadline.js';
 import { checkStreamKey, DEFAULT_STREAM, ENTRY_FIELD, MAX_CLOCK_TOLERANCE, MAX_ENTRY_BYTES } from './stream.js';
 
 export interface RevocationPublisherOptions {
@@ -90,21 +91,13 @@ async function withRetries(redis: RedisConnection, args: string[], retryFor: num
     try {
       // A client may hold a command while it reconnects; the deadline bounds that wait too, but
       // leaves each attempt a second: cut shorter, an XADD that lands would be reported lost.
-      return String(await beforeDeadline(redis.sendCommand(args), Math.max(left, MIN_ATTEMPT_MS)));
+      return String(await withDeadline(redis.sendCommand(args), Math.max(left, MIN_ATTEMPT_MS), 'no answer from Redis'));
     } catch (error) {
       const delay = Math.min(5000, 50 * 2 ** Math.min(attempt, 10));
       if (Date.now() + delay > deadline) throw new Error(`tokenward: could not publish the revocation to Redis within ${retryFor} ms: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function seconds(instant: Instant): number {

@@ -14,6 +14,7 @@
  */
 import { applyRevocationEntry, type RevocationList } from '@tokenward/core';
 import { connectionOf, type RedisClient, type RedisConnection } from './connection.js';
+import { withDeadline } from './deadline.js';
 import { checkStreamKey, DEFAULT_STREAM, entriesOf, MAX_ENTRY_BYTES } from './stream.js';
 
 export interface RevocationSyncOptions {
@@ -138,7 +139,7 @@ class StreamReader implements RevocationSync {
         const args = ['XREAD', 'COUNT', String(this.count), ...(catchingUp ? [] : ['BLOCK', String(this.block)]), 'STREAMS', this.stream, this.lastId];
         // A connection that went silent (half-open) must not pass for caught up: a read takes at
         // most its block time and a margin, or the connection is dropped and made again.
-        const entries = entriesOf(await withDeadline(this.reader.sendCommand(args), (catchingUp ? 0 : this.block) + READ_MARGIN_MS));
+        const entries = entriesOf(await withDeadline(this.reader.sendCommand(args), (catchingUp ? 0 : this.block) + READ_MARGIN_MS, 'no answer from Redis'));
         if (this.stopped) break;
         failures = 0;
         const applied = this.apply(entries);
@@ -206,15 +207,6 @@ class StreamReader implements RevocationSync {
       this.wake = done;
     });
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 function whole(value: number | undefined, fallback: number, name: string, min: number): number {
