@@ -13,7 +13,7 @@
  * Recording never changes a decision. Without an SDK (the provider's meter is the API's no-op) or
  * with `metrics: false`, nothing is called at all, not even the clock.
  */
-import { createNoopMeter, metrics as otel, type Attributes, type MeterProvider } from '@opentelemetry/api';
+import { createNoopMeter, metrics as otel, type Attributes, type Meter, type MeterProvider } from '@opentelemetry/api';
 import type { Reason } from './errors.js';
 import type { TokenwardEvent } from './events.js';
 
@@ -41,13 +41,22 @@ const REJECTED: Attributes = Object.freeze({ 'tokenward.outcome': 'rejected' });
 const FETCHED: Attributes = Object.freeze({ 'tokenward.outcome': 'ok' });
 
 /**
+ * The meter to record with; undefined with `metrics: false` or without an SDK (the provider's
+ * meter is the API's no-op: every instrument would be one, so none is called, not even the clock).
+ */
+function meterOf(options: MetricsOptions | false | undefined): Meter | undefined {
+  if (options === false) return undefined;
+  const meter = (options?.meterProvider ?? otel.getMeterProvider()).getMeter('@tokenward/core');
+  return meter instanceof NOOP_METER ? undefined : meter;
+}
+
+/**
  * pollRevocations' lag: seconds since its last successful poll (none observed before the first).
  * Returns the function that stops observing.
  */
 export function observeFeedAge(options: MetricsOptions | false | undefined, url: string, lastSuccessAt: () => number | undefined): () => void {
-  if (options === false) return () => undefined;
-  const meter = (options?.meterProvider ?? otel.getMeterProvider()).getMeter('@tokenward/core');
-  if (meter instanceof NOOP_METER) return () => undefined;
+  const meter = meterOf(options);
+  if (meter === undefined) return () => undefined;
   const gauge = meter.createObservableGauge('tokenward.revocation_feed.age', { description: 'Seconds since the revocation feed was last read', unit: 's' });
   const attributes: Attributes = Object.freeze({ 'url.full': url });
   const callback = (result: { observe(value: number, attributes?: Attributes): void }) => {
@@ -60,11 +69,8 @@ export function observeFeedAge(options: MetricsOptions | false | undefined, url:
 
 /** The instruments of one verifier; `size` reads its revocation list. */
 export function instrumentsOf(options: MetricsOptions | false | undefined, size: () => number | undefined): Instruments {
-  if (options === false) return NONE;
-  const provider = options?.meterProvider ?? otel.getMeterProvider();
-  const meter = provider.getMeter('@tokenward/core');
-  // No SDK registered: every instrument would be a no-op, so none is called (not even the clock).
-  if (meter instanceof NOOP_METER) return NONE;
+  const meter = meterOf(options);
+  if (meter === undefined) return NONE;
   const verifications = meter.createCounter('tokenward.verifications', { description: 'Tokens accepted or rejected' });
   const duration = meter.createHistogram('tokenward.verification.duration', { description: 'Time from the request to the decision', unit: 's' });
   const lookups = meter.createCounter('tokenward.token_cache.lookups', { description: 'Verified-token cache lookups' });
