@@ -14,6 +14,7 @@
  * - §3.3: the document's `resource` is the identifier exactly, so a client can check it.
  * - §5.1: every challenge carries `resource_metadata="<that URL>"` (errors.ts).
  */
+import { isLoopbackHost } from './fetch-json.js';
 import type { DpopMode } from './route.js';
 
 export interface ProtectedResourceOptions {
@@ -98,8 +99,7 @@ export function protectedResourceMetadata(options: ProtectedResourceOptions, fac
 function resourceUrl(value: unknown): URL {
   if (typeof value !== 'string' || !URL.canParse(value)) throw new TypeError(`tokenward: protectedResource.resource must be a URL; got ${JSON.stringify(value)}`);
   const url = new URL(value);
-  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)) || url.search !== '' || value.includes('#') || url.username !== '' || url.password !== '') {
+  if (!(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname))) || url.search !== '' || value.includes('#') || url.username !== '' || url.password !== '') {
     throw new TypeError(`tokenward: protectedResource.resource must be an https URL (http only on loopback) without query, fragment or credentials; got ${JSON.stringify(value)}`);
   }
   return url;
