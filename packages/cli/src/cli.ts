@@ -14,7 +14,7 @@
  * not be had.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { createVerifier, isTokenwardError, TokenwardSetupError, type TokenwardEvent } from '@tokenward/core';
+import { createVerifier, isTokenwardError, TokenwardSetupError, type TokenwardEvent, type Verifier } from '@tokenward/core';
 
 export const EXIT = Object.freeze({ ok: 0, rejected: 1, usage: 2, unavailable: 3 });
 
@@ -151,6 +151,17 @@ function relative(seconds: number): string {
   return seconds >= 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** Core's verifier for the command's options, and the events it reports; a bad option is a usage error. */
+function listenedVerifier(issuer: string | string[], audience: string | string[], jwksUri: string | undefined): { verifier: Verifier; events: TokenwardEvent[] } {
+  const events: TokenwardEvent[] = [];
+  try {
+    const verifier = createVerifier({ issuer, audience, ...(jwksUri === undefined ? {} : { jwksUri }), onEvent: (event) => events.push(event) });
+    return { verifier, events };
+  } catch (error) {
+    throw new InputError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 // ---- verify ----
 
 interface VerifyOptions {
@@ -162,13 +173,7 @@ interface VerifyOptions {
 }
 
 async function verify(token: string, options: VerifyOptions, io: Io): Promise<number> {
-  const events: TokenwardEvent[] = [];
-  let verifier;
-  try {
-    verifier = createVerifier({ issuer: options.issuer, audience: options.audience, ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }), onEvent: (event) => events.push(event) });
-  } catch (error) {
-    throw new InputError(error instanceof Error ? error.message : String(error));
-  }
+  const { verifier, events } = listenedVerifier(options.issuer, options.audience, options.jwksUri);
   const scopes = options.scopes === undefined ? [] : options.scopes.split(/[\s,]+/).filter((scope) => scope !== '');
   const decoded = decode(token);
   const nowSeconds = io.now() / 1000;
@@ -229,13 +234,8 @@ async function verify(token: string, options: VerifyOptions, io: Io): Promise<nu
 // ---- jwks ----
 
 async function jwks(issuer: string, options: { jwksUri?: string; json?: boolean }, io: Io): Promise<number> {
-  const events: TokenwardEvent[] = [];
-  let verifier;
-  try {
-    verifier = createVerifier({ issuer, audience: 'tokenward-cli', ...(options.jwksUri === undefined ? {} : { jwksUri: options.jwksUri }), onEvent: (event) => events.push(event) });
-  } catch (error) {
-    throw new InputError(error instanceof Error ? error.message : String(error));
-  }
+  // The audience is never checked here: only the keys are loaded.
+  const { verifier, events } = listenedVerifier(issuer, 'tokenward-cli', options.jwksUri);
   let failure: { failure: string; message: string } | undefined;
   try {
     await verifier.ready();
