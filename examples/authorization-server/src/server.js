@@ -172,8 +172,7 @@ export class AuthorizationServer {
    */
   async logoutEverywhere(sub) {
     const result = this.change(() => {
-      const revoked = this.refreshTokens.revokeWhere((family) => family.sub === sub, 'logout');
-      for (const [key, code] of this.state.codes) if (code.sub === sub) this.state.codes.delete(key);
+      const revoked = this.revokeGrants((grant) => grant.sub === sub, 'logout');
       this.revocations.publish({ type: 'subject', sub, before: this.seconds() });
       this.onEvent({ type: 'logout_everywhere', sub, grantsRevoked: revoked });
       return { sub, grants_revoked: revoked };
@@ -188,13 +187,25 @@ export class AuthorizationServer {
    */
   async endSession(sub, sid) {
     const result = this.change(() => {
-      const revoked = this.refreshTokens.revokeWhere((family) => family.sid === sid, 'logout');
-      for (const [key, code] of this.state.codes) if (code.sid === sid) this.state.codes.delete(key);
+      const revoked = this.revokeGrants((grant) => grant.sid === sid, 'logout');
       this.revocations.publish({ type: 'session', sid, before: this.seconds() });
       this.onEvent({ type: 'logout', sub, sid, grantsRevoked: revoked });
       return { sub, sid, grants_revoked: revoked };
     });
     return { ...result, backchannel_logout: await this.backchannelLogout.notify(this.clients.logoutReceivers(), { sub, sid }) };
+  }
+
+  /**
+   * Revokes the refresh-token families that `match` selects and drops the unused authorization
+   * codes it selects (both carry clientId, sub and sid); the caller publishes the feed entry that
+   * covers their access tokens. Returns how many families were live.
+   * @param {(grant: { clientId: string, sub: string, sid?: string }) => boolean} match
+   * @param {string} reason
+   */
+  revokeGrants(match, reason) {
+    const revoked = this.refreshTokens.revokeWhere(match, reason);
+    for (const [key, code] of this.state.codes) if (match(code)) this.state.codes.delete(key);
+    return revoked;
   }
 
   /**
@@ -208,8 +219,7 @@ export class AuthorizationServer {
   /** Every grant of a client is revoked, and every access token issued to it so far. */
   revokeClientTokens(clientId) {
     return this.change(() => {
-      const revoked = this.refreshTokens.revokeWhere((family) => family.clientId === clientId, 'client_revoked');
-      for (const [key, code] of this.state.codes) if (code.clientId === clientId) this.state.codes.delete(key);
+      const revoked = this.revokeGrants((grant) => grant.clientId === clientId, 'client_revoked');
       this.revocations.publish({ type: 'client', client_id: clientId, before: this.seconds() });
       return { client_id: clientId, grants_revoked: revoked };
     });
