@@ -57,6 +57,8 @@ const REASONS = {
   issuer_mismatch: { status: 401, code: 'invalid_token', description: 'Token issuer not accepted' },
   audience_mismatch: { status: 401, code: 'invalid_token', description: 'Token audience not accepted' },
   token_revoked: { status: 401, code: 'invalid_token', description: 'Token revoked' },
+  // RFC 7662 §2.2 `active: false`: the authorization server does not vouch for the token.
+  token_inactive: { status: 401, code: 'invalid_token', description: 'Token is not active' },
   // Sender-constrained tokens (RFC 7800 cnf): the binding is never ignored (binding.ts).
   cnf_unsupported: { status: 401, code: 'invalid_token', description: 'Token confirmation method not supported' },
   binding_unproven: { status: 401, code: 'invalid_token', description: 'Token is bound to a key and needs its proof' },
@@ -96,6 +98,10 @@ const REASONS = {
   key_pending: { status: 503, code: 'temporarily_unavailable', description: 'Signing key not yet known; retry shortly' },
   // The DPoP replay store did not answer: the proof is refused, but it is not the client's fault.
   dpop_replay_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'DPoP proofs cannot be checked right now' },
+  // RFC 7662: the introspection endpoint did not answer, or not as it must (introspection/).
+  introspection_unavailable: { status: 503, code: 'temporarily_unavailable', description: 'Token introspection is temporarily unavailable' },
+  // More new tokens than the introspection rate limit allows in this window.
+  introspection_throttled: { status: 503, code: 'temporarily_unavailable', description: 'Too many new tokens to introspect; retry shortly' },
 } as const satisfies Record<string, ReasonSpec>;
 
 /** Stable machine-readable reason for a rejection. */

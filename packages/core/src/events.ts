@@ -1,6 +1,7 @@
 /** What tokenward reports through the `onEvent` option. Reporting never affects a decision. */
 import type { Reason, RejectionDetail } from './errors.js';
 import type { FetchFailure } from './fetch-json.js';
+import type { IntrospectionFailure } from './introspection/endpoint.js';
 
 /** Why a member of a JWKS is never used to verify (keys/jwk.ts), reported with `key_ignored`. */
 export type JwkRejection =
@@ -37,6 +38,14 @@ export type TokenwardEvent =
       staleKeysServing: boolean;
     }
   | { type: 'key_ignored'; jwksUri: string; kid: string | undefined; reason: JwkRejection }
+  | {
+      type: 'introspection_failed';
+      /** The endpoint, or the issuer while its endpoint is not yet discovered. */
+      endpoint: string;
+      failure: IntrospectionFailure;
+      /** For the developer; never names the token or the client secret. */
+      message: string;
+    }
   | {
       type: 'token_rejected';
       reason: Reason;

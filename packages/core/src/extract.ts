@@ -65,7 +65,11 @@ export function credentialsOf(req: TokenRequest, options: ExtractOptions, dpop: 
 
 /** RFC 6750 §2.1: the credentials are one b64token; otherwise the request is malformed (400). */
 export function assertB64token(credentials: string): void {
-  if (!B64TOKEN.test(credentials)) throw new TokenwardError('authorization_malformed');
+  if (!isB64token(credentials)) throw new TokenwardError('authorization_malformed');
+}
+
+export function isB64token(credentials: string): boolean {
+  return B64TOKEN.test(credentials);
 }
 
 function credentialsFromHeader(value: string | readonly string[] | undefined, maxTokenBytes: number, dpop: boolean): Credentials | undefined {

@@ -1,5 +1,6 @@
 /**
- * The one way tokenward reads from the network (JWKS, issuer and transmitter metadata, feeds): https
+ * The one way tokenward reads from the network (JWKS, issuer and transmitter metadata, feeds,
+ * token introspection): https
  * only (loopback excepted), no redirects, a deadline covering headers and body, and a byte cap
  * enforced while the body streams in, before JSON.parse ever sees it.
  */
@@ -24,7 +25,14 @@ export interface JsonRequest {
   readonly body: string;
 }
 
-export type FetchFailure = 'metadata_invalid' | 'url_invalid' | 'insecure_url' | 'timeout' | 'network' | 'redirect' | 'http_status' | 'too_large' | 'not_json';
+export type FetchFailure = 'metadata_invalid' | 'url_invalid' | 'insecure_url' | 'timeout' | 'network' | 'redirect' | 'http_status' | 'too_large' | 'not_json' | 'content_type';
+
+/** A body read within the limits, not yet parsed. */
+export interface FetchedBody {
+  readonly text: string;
+  /** The media type of `content-type`, lower-cased, without parameters; '' when absent. */
+  readonly mediaType: string;
+}
 
 /**
  * A remote source (key set, metadata, feed) that failed us; `failure` is a stable code for events
@@ -57,6 +65,16 @@ export function checkUrl(url: string, allowInsecureHttp: boolean): URL {
 }
 
 export async function fetchJson(url: string, options: FetchJsonOptions, request?: JsonRequest): Promise<unknown> {
+  const { text } = await fetchBody(url, options, request);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new SourceError('not_json', `${url} did not answer JSON`);
+  }
+}
+
+/** fetchJson's exchange, with the body left as text beside its media type (for a caller that accepts more than JSON). */
+export async function fetchBody(url: string, options: FetchJsonOptions, request?: JsonRequest): Promise<FetchedBody> {
   checkUrl(url, options.allowInsecureHttp);
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -76,7 +94,7 @@ export async function fetchJson(url: string, options: FetchJsonOptions, request?
   }
 }
 
-async function read(url: string, options: FetchJsonOptions, signal: AbortSignal, request: JsonRequest | undefined): Promise<unknown> {
+async function read(url: string, options: FetchJsonOptions, signal: AbortSignal, request: JsonRequest | undefined): Promise<FetchedBody> {
   let response: Response;
   const init: RequestInit =
     request === undefined
@@ -88,7 +106,8 @@ async function read(url: string, options: FetchJsonOptions, signal: AbortSignal,
     // Key sets are fetched minutes apart, so the pooled keep-alive connection is often one the
     // server is closing at that very moment (more so when the event loop was busy): try once
     // more on a fresh connection, within the same deadline. A poll (RFC 8936) sent twice is
-    // harmless too: its acknowledgements repeat, and the SETs of a lost answer stay unacknowledged.
+    // harmless too: its acknowledgements repeat, and the SETs of a lost answer stay unacknowledged;
+    // an introspection (RFC 7662) asked twice changes nothing at the server.
     if (signal.aborted) throw new SourceError('network', `request to ${url} failed: ${(first as Error)?.message ?? 'error'}`);
     try {
       response = await options.fetch(url, init);
@@ -110,11 +129,8 @@ async function read(url: string, options: FetchJsonOptions, signal: AbortSignal,
     throw new SourceError('too_large', `${url} declared ${declared} bytes, over the ${options.maxBytes} byte cap`);
   }
   const text = await readCapped(response, options.maxBytes, url);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new SourceError('not_json', `${url} did not answer JSON`);
-  }
+  const mediaType = (response.headers.get('content-type') ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return { text, mediaType };
 }
 
 async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {

@@ -7,6 +7,7 @@
  *   tokenward.verification.duration      histogram  s, tokenward.outcome: from the request to the decision
  *   tokenward.token_cache.lookups        counter    tokenward.cache.result (hit | miss)
  *   tokenward.jwks.fetches               counter    tokenward.outcome (ok | failed), tokenward.failure
+ *   tokenward.introspections             counter    tokenward.outcome (active | inactive | failed), tokenward.failure
  *   tokenward.revocation.entries         gauge      entries in the verifier's revocation list
  *   tokenward.revocation_feed.age        gauge      s since pollRevocations last read its feed, url.full
  *
@@ -28,12 +29,14 @@ export interface Instruments {
   accepted(started: number): void;
   rejected(reason: Reason, started: number | undefined): void;
   cacheLookup(hit: boolean): void;
+  /** An introspection call made (RFC 7662) and what it answered. */
+  introspected(outcome: 'active' | 'inactive' | 'failed'): void;
   /** Taps the verifier's events (key fetches). */
   onEvent(event: TokenwardEvent): void;
 }
 
 const NOOP_METER = createNoopMeter().constructor as new () => object;
-const NONE: Instruments = Object.freeze({ start: () => 0, accepted: () => undefined, rejected: () => undefined, cacheLookup: () => undefined, onEvent: () => undefined });
+const NONE: Instruments = Object.freeze({ start: () => 0, accepted: () => undefined, rejected: () => undefined, cacheLookup: () => undefined, introspected: () => undefined, onEvent: () => undefined });
 const HIT: Attributes = Object.freeze({ 'tokenward.cache.result': 'hit' });
 const MISS: Attributes = Object.freeze({ 'tokenward.cache.result': 'miss' });
 const ACCEPTED: Attributes = Object.freeze({ 'tokenward.outcome': 'accepted' });
@@ -75,6 +78,8 @@ export function instrumentsOf(options: MetricsOptions | false | undefined, size:
   const duration = meter.createHistogram('tokenward.verification.duration', { description: 'Time from the request to the decision', unit: 's' });
   const lookups = meter.createCounter('tokenward.token_cache.lookups', { description: 'Verified-token cache lookups' });
   const fetches = meter.createCounter('tokenward.jwks.fetches', { description: 'Key set fetches' });
+  const introspections = meter.createCounter('tokenward.introspections', { description: 'Token introspection calls (RFC 7662)' });
+  const introspectionOutcomes = { active: Object.freeze({ 'tokenward.outcome': 'active' }), inactive: Object.freeze({ 'tokenward.outcome': 'inactive' }) } as const;
   meter.createObservableGauge('tokenward.revocation.entries', { description: 'Entries in the revocation list' }).addCallback((result) => {
     const entries = size();
     if (entries !== undefined) result.observe(entries);
@@ -99,9 +104,14 @@ export function instrumentsOf(options: MetricsOptions | false | undefined, size:
     cacheLookup(hit) {
       lookups.add(1, hit ? HIT : MISS);
     },
+    introspected(outcome) {
+      // A failure is counted with its failure code by onEvent (introspection_failed).
+      if (outcome !== 'failed') introspections.add(1, introspectionOutcomes[outcome]);
+    },
     onEvent(event) {
       if (event.type === 'keys_refreshed') fetches.add(1, FETCHED);
       else if (event.type === 'keys_refresh_failed') fetches.add(1, { 'tokenward.outcome': 'failed', 'tokenward.failure': event.failure });
+      else if (event.type === 'introspection_failed') introspections.add(1, { 'tokenward.outcome': 'failed', 'tokenward.failure': event.failure });
     },
   };
 }

@@ -16,6 +16,7 @@ import { defaultFetch, type FetchJsonOptions } from './fetch-json.js';
 import { algorithm, DEFAULT_ALGORITHMS } from './jwa.js';
 import type { HeaderPolicy } from './jws/compact.js';
 import { JWKS_DEFAULTS, type JwksOptions, type RefreshPolicy, type UnknownKidInCooldown } from './keys/remote-jwks.js';
+import { introspectionSettings, type IntrospectionOptions, type IntrospectionSettings } from './introspection/options.js';
 import { instrumentsOf, type Instruments, type MetricsOptions } from './metrics.js';
 import type { MtlsOptions } from './mtls.js';
 import { protectedResourceMetadata, type ProtectedResourceMetadata, type ProtectedResourceOptions } from './protected-resource.js';
@@ -75,6 +76,11 @@ export interface VerifierOptions {
   dpop?: DpopOptions | false;
   /** Certificate-bound tokens (RFC 8705). */
   mtls?: MtlsOptions;
+  /**
+   * Opaque tokens (RFC 7662): the issuer's server is asked about each token that is not a compact
+   * JWS (or about every token), and its answer goes through the same rules. Off by default.
+   */
+  introspection?: IntrospectionOptions;
   /**
    * RFC 9728: serve this resource's metadata at /.well-known/oauth-protected-resource (each
    * adapter does) and name it in every challenge (`resource_metadata`). Off by default.
@@ -146,6 +152,8 @@ export interface Settings {
   readonly metadataFetch: FetchJsonOptions;
   readonly dpop: DpopSettings;
   readonly mtls: MtlsOptions;
+  /** Undefined: no introspection, every token must be a compact JWS. */
+  readonly introspection: IntrospectionSettings | undefined;
   readonly protectedResource: ProtectedResourceMetadata | undefined;
   readonly publicOrigin: string | undefined;
   readonly emit: EventListener;
@@ -248,6 +256,7 @@ export function resolveOptions(options: VerifierOptions): Settings {
     metadataFetch: fetchOptions(jwks, METADATA_ACCEPT),
     dpop,
     mtls: { certificateHeader: options.mtls?.certificateHeader },
+    introspection: introspectionSettings(options.introspection, { issuers, jwksFetch: jwks.fetch, allowInsecureHttp: jwks.allowInsecureHttp ?? false }),
     protectedResource,
     publicOrigin: options.publicOrigin === undefined ? undefined : publicOriginOf(options.publicOrigin),
     emit,

@@ -4,9 +4,12 @@ import { clientIdOf, type JwtClaims } from './claims.js';
 import type { ProtectedHeader } from './jws/compact.js';
 
 export interface AccessToken {
-  /** The compact JWT as received. */
+  /** The token as received: a compact JWT, or an opaque string. */
   readonly token: string;
-  readonly header: ProtectedHeader;
+  /** How it was verified: its signature, here, or by the issuer's server (RFC 7662 introspection). */
+  readonly verifiedBy: 'signature' | 'introspection';
+  /** The JWS header; undefined for an introspected token (none was read). */
+  readonly header: ProtectedHeader | undefined;
   readonly claims: JwtClaims;
   /** `sub`, when the token has one (client-credentials tokens may not). */
   readonly subject: string | undefined;
@@ -23,10 +26,12 @@ export interface AccessToken {
   readonly binding: Binding | undefined;
 }
 
-export function accessToken(token: string, header: ProtectedHeader, claims: JwtClaims, scopes: Set<string>): AccessToken {
+/** The AccessToken of verified claims; `header` undefined for an introspected token. */
+export function accessToken(token: string, header: ProtectedHeader | undefined, claims: JwtClaims, scopes: Set<string>): AccessToken {
   return Object.freeze({
     token,
-    header: Object.freeze(header),
+    verifiedBy: header === undefined ? 'introspection' : 'signature',
+    header: header === undefined ? undefined : Object.freeze(header),
     claims: Object.freeze(claims),
     subject: claims.sub,
     issuer: claims.iss as string,

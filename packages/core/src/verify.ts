@@ -2,17 +2,20 @@
  * createVerifier: the one place where a request's access token is judged. The order of work is
  * the contract's, cheapest and most hostile first: the credentials (scheme, shape and size, no
  * parsing), the token (the header's policy, the issuer among ours before any network, the key by
- * kid from that issuer's JWKS, the signature, the claims), its binding to the sender (binding.ts:
+ * kid from that issuer's JWKS, the signature, the claims; or, for a token that is not a compact
+ * JWS, the issuer's RFC 7662 answer, introspection/, and the same claims), its binding to the sender (binding.ts:
  * DPoP proof, client certificate), revocation, then the route's conditions (route.ts).
  * Options are resolved in options.ts; this file only wires the parts together and runs them.
  */
 import { SenderConstraints } from './binding.js';
-import { checkClaims, issuerMismatch, type ClaimsPolicy } from './claims.js';
+import { checkClaims, issuerMismatch, type ClaimsPolicy, type JwtClaims } from './claims.js';
 import { discoverJwksUri } from './discovery.js';
 import { ProofVerifier } from './dpop/proof.js';
 import { isTokenwardError, TokenwardError, type Challenges, type Scheme } from './errors.js';
-import { assertB64token, credentialsOf, type Credentials } from './extract.js';
-import { decodeJsonObject, splitCompact, type CompactParts } from './jws/compact.js';
+import { assertB64token, credentialsOf, isB64token, type Credentials } from './extract.js';
+import { IntrospectionEndpoint } from './introspection/endpoint.js';
+import { Introspector } from './introspection/introspector.js';
+import { decodeJsonObject, splitCompact, type CompactParts, type ProtectedHeader } from './jws/compact.js';
 import { HeaderCache } from './jws/header-cache.js';
 import { verifyJws } from './jws/verify.js';
 import type { KeyEntry } from './keys/key-entry.js';
@@ -28,7 +31,7 @@ import { accessToken, type AccessToken } from './token.js';
 import { TokenCache } from './token-cache.js';
 
 export interface Verifier {
-  /** Verifies a compact JWT and checks the scopes; throws TokenwardError. */
+  /** Verifies a compact JWT (or, with `introspection`, an opaque token) and checks the scopes; throws TokenwardError. */
   verify(token: string, required?: ScopeRequirement): Promise<AccessToken>;
   /** Extracts the bearer token of a request (RFC 6750 §2) and verifies it under the route's policy. */
   authenticate(request: TokenRequest, policy?: RoutePolicy | AuthenticateOptions): Promise<AccessToken | undefined>;
@@ -99,6 +102,8 @@ class JwtVerifier implements Verifier {
   private readonly claims: ClaimsPolicy;
   private readonly proofs: ProofVerifier | undefined;
   private readonly senders: SenderConstraints;
+  /** RFC 7662, when configured: the source of the tokens that are not verified here. */
+  private readonly introspector: Introspector | undefined;
   /** The time route conditions are judged at (step-up's max age). */
   private readonly clock = (): Clock => ({ now: this.settings.clock() / 1000, tolerance: this.settings.claims.clockTolerance });
   /** Every token this verifier produced (an earlier stage's `admitted` must be one). */
@@ -114,6 +119,7 @@ class JwtVerifier implements Verifier {
     this.claims = { ...settings.claims, acceptsIssuer: (iss, claims) => this.issuers.accepts(iss, claims) };
     this.proofs = settings.dpop.proofs === undefined ? undefined : new ProofVerifier(settings.dpop.proofs);
     this.senders = new SenderConstraints(this.proofs, settings.mtls, settings.publicOrigin);
+    this.introspector = introspectorOf(settings, this.issuers, (token, claims) => this.issue(token, undefined, checkClaims(claims, this.claims, this.settings.clock() / 1000)));
     internals.set(this, { issuers: this.issuers, settings });
   }
 
@@ -121,9 +127,13 @@ class JwtVerifier implements Verifier {
     const started = this.settings.instruments.start();
     try {
       // A cached token is answered with a settled promise: no async frames on the way.
-      const known = typeof token === 'string' ? this.known(token) : undefined;
-      if (known !== undefined) return Promise.resolve(this.counted(this.verified(known, required), started));
-      return this.verifyUncached(token, splitCompact(token, this.settings.maxTokenBytes), required, started);
+      let found: AccessToken | Promise<AccessToken> | undefined = typeof token === 'string' && this.introspector?.everyToken !== true ? this.known(token) : undefined;
+      if (found === undefined) {
+        const parts = this.split(token, false);
+        found = parts === undefined ? (this.introspector as Introspector).token(token) : this.verifyAfresh(token, parts);
+      }
+      if (found instanceof Promise) return this.verifyLater(found, required, started);
+      return Promise.resolve(this.counted(this.verified(found, required), started));
     } catch (error) {
       return Promise.reject(this.rejected(error, this.settings.dpop.mode, undefined, started));
     }
@@ -138,7 +148,7 @@ class JwtVerifier implements Verifier {
     const mode = route.dpop ?? this.settings.dpop.mode;
     const started = this.settings.instruments.start();
     let credentials: Credentials | undefined;
-    let parts: CompactParts;
+    let pending: Promise<AccessToken>;
     try {
       // Only a token this verifier issued counts as admitted: `req.auth` may be another library's.
       if (admitted !== undefined && admitted !== null && this.issued.has(admitted)) return admit(admitted, route, this.clock);
@@ -150,19 +160,25 @@ class JwtVerifier implements Verifier {
         // A proof with the Bearer scheme is a client mistake, not something to ignore.
         if (request.dpop !== undefined) throw new TokenwardError('dpop_proof_with_bearer');
       }
-      // A token verified before needs no I/O: answered without a promise when its binding needs none.
-      const known = this.known(credentials.token);
-      if (known !== undefined) {
-        const accepted = this.accept(known, credentials.scheme, request, route);
-        return accepted instanceof Promise ? this.settle(accepted, mode, credentials.scheme, started) : this.counted(accepted, started);
+      // A token verified (or introspected) before needs no I/O: answered without a promise when its binding needs none.
+      let found: AccessToken | Promise<AccessToken> | undefined = this.introspector?.everyToken === true ? undefined : this.known(credentials.token);
+      if (found === undefined) {
+        // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
+        // credentials, is a synchronous throw, or goes to introspection when that is configured.
+        const parts = this.split(credentials.token, true);
+        found = parts === undefined ? (this.introspector as Introspector).token(credentials.token) : this.verifyAfresh(credentials.token, parts);
       }
-      // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
-      // credentials, is a synchronous throw.
-      parts = this.split(credentials.token);
+      if (found instanceof Promise) {
+        pending = this.acceptLater(found, credentials.scheme, request, route);
+      } else {
+        const accepted = this.accept(found, credentials.scheme, request, route);
+        if (!(accepted instanceof Promise)) return this.counted(accepted, started);
+        pending = accepted;
+      }
     } catch (error) {
       throw this.rejected(error, mode, credentials?.scheme ?? schemeOf(admitted), started);
     }
-    return this.settle(this.acceptAfresh(credentials, parts, request, route), mode, credentials.scheme, started);
+    return this.settle(pending, mode, credentials.scheme, started);
   }
 
   authorize(token: AccessToken | undefined, required: RouteRequirement): AccessToken {
@@ -174,7 +190,7 @@ class JwtVerifier implements Verifier {
   }
 
   async ready(): Promise<void> {
-    await Promise.all(this.issuers.knownKeySets.map(({ issuer, keys }) => keys.ready(issuer)));
+    await Promise.all([...this.issuers.knownKeySets.map(({ issuer, keys }) => keys.ready(issuer)), this.introspector?.ready()]);
   }
 
   close(): void {
@@ -182,6 +198,7 @@ class JwtVerifier implements Verifier {
     this.cache?.clear();
     this.headers.clear();
     this.proofs?.clear();
+    this.introspector?.clear();
   }
 
   /** Full verification of a token that is not in the cache: header, key, signature, claims. */
@@ -204,10 +221,15 @@ class JwtVerifier implements Verifier {
     const signed = verifyJws(token, parts, header.alg, keyObject, this.settings.signatureWork);
     if (signed !== undefined) await signed;
 
-    const claims = checkClaims(payload, this.claims, this.settings.clock() / 1000);
+    const verified = this.issue(token, header, checkClaims(payload, this.claims, this.settings.clock() / 1000));
+    this.cache?.set(token, { token: verified, keys, key });
+    return verified;
+  }
+
+  /** The AccessToken of verified claims (the header of a JWS; none for an introspected token). */
+  private issue(token: string, header: ProtectedHeader | undefined, claims: JwtClaims): AccessToken {
     const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
     this.issued.add(verified);
-    this.cache?.set(token, { token: verified, keys, key });
     return verified;
   }
 
@@ -223,8 +245,8 @@ class JwtVerifier implements Verifier {
     return admit(token, route, this.clock) as AccessToken;
   }
 
-  private async acceptAfresh(credentials: Credentials, parts: CompactParts, request: TokenRequest, route: RoutePolicy): Promise<AccessToken> {
-    const accepted = this.accept(await this.verifyAfresh(credentials.token, parts), credentials.scheme, request, route);
+  private async acceptLater(found: Promise<AccessToken>, scheme: Scheme, request: TokenRequest, route: RoutePolicy): Promise<AccessToken> {
+    const accepted = this.accept(await found, scheme, request, route);
     return accepted instanceof Promise ? await accepted : accepted;
   }
 
@@ -251,9 +273,9 @@ class JwtVerifier implements Verifier {
     return token;
   }
 
-  private async verifyUncached(token: string, parts: CompactParts, required: ScopeRequirement, started: number): Promise<AccessToken> {
+  private async verifyLater(found: Promise<AccessToken>, required: ScopeRequirement, started: number): Promise<AccessToken> {
     try {
-      return this.counted(this.verified(await this.verifyAfresh(token, parts), required), started);
+      return this.counted(this.verified(await found, required), started);
     } catch (error) {
       throw this.rejected(error, this.settings.dpop.mode, undefined, started);
     }
@@ -269,7 +291,7 @@ class JwtVerifier implements Verifier {
     this.settings.instruments.cacheLookup(cached !== undefined);
     if (cached === undefined) return undefined;
     const verified = cached.token;
-    if (cached.keys.current(verified.header.kid) !== cached.key) {
+    if (cached.keys.current(verified.header?.kid) !== cached.key) {
       this.cache?.delete(token);
       return undefined;
     }
@@ -281,24 +303,33 @@ class JwtVerifier implements Verifier {
   }
 
   /**
-   * splitCompact for a request's credentials, with the RFC 6750 §2.1 judgement: credentials that
-   * are not even a b64token make the request malformed (400) rather than the token invalid (401).
-   * The strict compact form is a subset of b64token, so only credentials that splitCompact refuses
-   * need that scan, and a good token is read once instead of twice.
+   * The compact parts of a token verified here; undefined for one that goes to introspection (not
+   * a compact JWS, or every token with `tokens: 'all'`). For a request's credentials, the RFC 6750
+   * §2.1 judgement: credentials that are not even a b64token make the request malformed (400)
+   * rather than the token invalid (401). The strict compact form is a subset of b64token, so only
+   * credentials that splitCompact refuses need that scan, and a good token is read once.
    */
-  private split(token: string): CompactParts {
-    try {
-      return splitCompact(token, this.settings.maxTokenBytes);
-    } catch (error) {
-      assertB64token(token);
-      throw error;
+  private split(token: string, fromRequest: boolean): CompactParts | undefined {
+    const introspector = this.introspector;
+    if (introspector?.everyToken !== true) {
+      try {
+        return splitCompact(token, this.settings.maxTokenBytes);
+      } catch (error) {
+        if (fromRequest) assertB64token(token);
+        if (introspector === undefined || !isTokenwardError(error) || (error.reason !== 'token_malformed' && error.reason !== 'token_encrypted')) throw error;
+      }
     }
+    // Only a b64token within the size cap is ever sent to the issuer's server.
+    if (typeof token !== 'string') throw new TokenwardError('token_malformed');
+    if (token.length > this.settings.maxTokenBytes) throw new TokenwardError('token_too_large');
+    if (!isB64token(token)) throw new TokenwardError(fromRequest ? 'authorization_malformed' : 'token_malformed');
+    return undefined;
   }
 
   private forgetTokensOf(kids: readonly string[]): void {
     if (this.cache === undefined) return;
     const removed = new Set(kids);
-    this.cache.deleteWhere((cached) => cached.token.header.kid !== undefined && removed.has(cached.token.header.kid));
+    this.cache.deleteWhere((cached) => cached.token.header?.kid !== undefined && removed.has(cached.token.header.kid));
   }
 
   /**
@@ -343,4 +374,18 @@ function issuersOf(settings: Settings, onRemoved: (kids: readonly string[]) => v
     if (shared !== undefined) return shared;
     return make(uri !== undefined ? async () => uri : () => discoverJwksUri(issuer, settings.metadataFetch));
   });
+}
+
+/** The introspection source of a verifier configured with `introspection`; its signed answers are checked with the issuer's keys. */
+function introspectorOf(settings: Settings, issuers: Issuers, accept: (token: string, claims: Record<string, unknown>) => AccessToken): Introspector | undefined {
+  const introspection = settings.introspection;
+  if (introspection === undefined) return undefined;
+  const endpoint = new IntrospectionEndpoint(introspection, settings.metadataFetch, {
+    keys: () => issuers.keysFor(introspection.issuer, {}) as RemoteJwks,
+    audiences: [introspection.clientId, ...settings.claims.audiences],
+    algorithms: [...settings.header.algorithms],
+    clockTolerance: settings.claims.clockTolerance,
+    clock: settings.clock,
+  });
+  return new Introspector(introspection, { endpoint, accept, emit: settings.emit, instruments: settings.instruments, clock: settings.clock });
 }

@@ -54,6 +54,7 @@ function satisfiesRules(token: AccessToken): boolean {
   const t = now();
   const aud = claims.aud;
   return (
+    header !== undefined &&
     typeof claims.exp === 'number' &&
     claims.exp > t - 5 &&
     claims.iss === jwks.server.issuer &&

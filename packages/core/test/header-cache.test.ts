@@ -72,8 +72,8 @@ describe('what tokens share', () => {
     const header = { ext: { note: 'nested' } };
     const [first, second] = [await verifier.verify(token(header)), await verifier.verify(token(header))];
     expect(second.header).not.toBe(first.header);
-    expect(second.header.ext).not.toBe(first.header.ext);
-    expect(second.header.ext).toEqual({ note: 'nested' });
+    expect(second.header?.ext).not.toBe(first.header?.ext);
+    expect(second.header?.ext).toEqual({ note: 'nested' });
   });
 });
 

@@ -28,7 +28,7 @@ describe.each(flavours)('%s', (_name, express) => {
     const app = express();
     app.use('/api', tokenward({ issuer: jwks.server.issuer, audience, ...options }));
     app.get('/api/me', (req, res) => {
-      res.json({ user: req.auth?.subject ?? null, scopes: [...(req.auth?.scopes ?? [])], kid: req.auth?.header.kid, iss: req.auth?.claims.iss });
+      res.json({ user: req.auth?.subject ?? null, scopes: [...(req.auth?.scopes ?? [])], kid: req.auth?.header?.kid, iss: req.auth?.claims.iss });
     });
     app.get('/api/messages', requireScopes('read:messages'), (req, res) => {
       res.json({ user: req.auth?.subject });

@@ -47,7 +47,7 @@ const whoami = (app: FastifyInstance, path = '/me', config: Record<string, unkno
 describe('a valid token', () => {
   test('reaches a protected route and sets request.auth with subject, scopes, header and claims', async () => {
     const base = await serve((app) => {
-      app.get('/me', async (req) => ({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort(), kid: req.auth?.header.kid, iss: req.auth?.claims.iss }));
+      app.get('/me', async (req) => ({ user: req.auth?.subject, scopes: [...(req.auth?.scopes ?? [])].sort(), kid: req.auth?.header?.kid, iss: req.auth?.claims.iss }));
     });
     const res = await get(base, '/me', bearer(token({ scope: 'write:messages read:messages' })));
     expect(res.status).toBe(200);

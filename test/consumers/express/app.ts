@@ -11,6 +11,6 @@ app.get('/api/messages', requireScopes('read:messages'), (req, res) => {
   res.json({ user: subject, scopes: [...(scopes ?? [])], exp: auth?.expiresAt });
 });
 app.get('/api/any', requireAnyScope('admin', 'read:messages'), (req, res) => {
-  res.json({ kid: req.auth?.header.kid, iss: req.auth?.claims.iss });
+  res.json({ kid: req.auth?.header?.kid, iss: req.auth?.claims.iss });
 });
 export default app;

@@ -14,6 +14,7 @@
  * - a kid gone from a successfully fetched set stops verifying at once.
  * Which key of a set a token gets is local-jwks.ts's.
  */
+import type { KeyObject } from 'node:crypto';
 import { TokenwardError, TokenwardSetupError, type RejectionDetail } from '../errors.js';
 import type { EventListener, KeySourceFailure } from '../events.js';
 import { fetchJson, SourceError, type FetchJsonOptions } from '../fetch-json.js';
@@ -279,4 +280,15 @@ export class RemoteJwks {
     if (removed.length > 0) this.hooks.onRemoved?.(removed);
     this.hooks.emit({ type: 'keys_refreshed', jwksUri: this.jwksUri as string, kids: next.kids, added, removed });
   }
+}
+
+/**
+ * The key of `keys` for a JWT's header, for jose's key function (the issuer's other signed
+ * documents: event tokens, signed introspection answers); an unknown kid is fetched within the
+ * cooldown, as for an access token.
+ */
+export async function headerKey(keys: RemoteJwks, kid: string | undefined, alg: string): Promise<KeyObject> {
+  const found = keys.key(kid, alg);
+  const entry = found instanceof Promise ? await found : found;
+  return entry.imported(alg) ?? (await entry.import(alg));
 }

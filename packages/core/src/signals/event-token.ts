@@ -15,11 +15,10 @@
  * one is checked here, by jose, before the jti is remembered), check the events themselves, and
  * say how a failure is answered.
  */
-import type { KeyObject } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { isTokenwardError } from '../errors.js';
-import type { RemoteJwks } from '../keys/remote-jwks.js';
+import { headerKey, type RemoteJwks } from '../keys/remote-jwks.js';
 
 /** Why an event token was refused: RFC 8935 §2.4 error codes, which Back-Channel Logout folds into invalid_request. */
 export type EventTokenFailure = 'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience';
@@ -79,7 +78,7 @@ export class EventTokens {
 
     let verified: Awaited<ReturnType<typeof jwtVerify>>;
     try {
-      verified = await jwtVerify(token, (header) => keyOf(keys, header.kid, header.alg), {
+      verified = await jwtVerify(token, (header) => headerKey(keys, header.kid, header.alg), {
         issuer: iss,
         audience: [...this.policy.audiences],
         algorithms: [...this.policy.algorithms],
@@ -108,13 +107,6 @@ export class EventTokens {
     this.seen.set(key, (lastAccepted + this.policy.clockTolerance) * 1000);
     return true;
   }
-}
-
-/** The key for a header, through the issuer's cached key set (a fetch on an unknown kid, within the cooldown). */
-async function keyOf(keys: RemoteJwks, kid: string | undefined, alg: string): Promise<KeyObject> {
-  const found = keys.key(kid, alg);
-  const entry = found instanceof Promise ? await found : found;
-  return entry.imported(alg) ?? (await entry.import(alg));
 }
 
 function refusal(error: unknown): EventTokenError {
