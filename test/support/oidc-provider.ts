@@ -4,6 +4,11 @@
  * JWT access tokens with the client_credentials grant, for the resource it names (RFC 8707), as
  * Bearer tokens or, with a DPoP proof at the token endpoint, DPoP-bound (RFC 9449).
  *
+ * Tokens for OPAQUE_RESOURCE are opaque (the provider's own format); resource servers ask about
+ * them at its RFC 7662 introspection endpoint, as one of the API_CLIENTS (client_secret_basic,
+ * client_secret_post, and one whose answers are signed JWTs, RFC 9701); `revoke()` revokes a token
+ * at its RFC 7009 revocation endpoint.
+ *
  * With `backchannelLogout`, a second client logs users in (authorization code, through the
  * provider's development interactions, driven headless: `userToken()`) and registers a
  * back-channel logout URI (OpenID Connect Back-Channel Logout 1.0); `logout()` ends the user's
@@ -25,6 +30,10 @@ export const RESOURCE = 'https://api.example.com';
 /** Another API the provider knows; its tokens are signed ES256, with the provider's other key. */
 export const OTHER_RESOURCE = 'https://other.example.com';
 export const CLIENT_ID = 'tokenward-interop';
+/** An API whose tokens are opaque: only introspection tells what they are. */
+export const OPAQUE_RESOURCE = 'https://opaque.example.com';
+/** The resource servers' clients at the introspection endpoint; the secrets are the provider's (`apiClients`). */
+export const API_CLIENTS = { basic: 'tokenward-api', post: 'tokenward-api-post', signed: 'tokenward-api-signed' } as const;
 /** Every scope both APIs define, and what the client asks for by default. */
 export const SCOPES = 'read:messages write:messages admin';
 /** The client end-users log in to (backchannelLogout only): its id is the logout tokens' `aud`. */
@@ -78,6 +87,12 @@ export interface OidcProvider {
   prepareRotation(): Promise<{ kid: string; rotate(): void }>;
   /** Requests to its jwks_uri so far. */
   readonly jwksRequests: number;
+  /** Requests to its introspection endpoint so far. */
+  readonly introspectionRequests: number;
+  /** The introspection credentials of each of API_CLIENTS. */
+  apiClients: Record<keyof typeof API_CLIENTS, { clientId: string; clientSecret: string }>;
+  /** RFC 7009: revokes an access token at the provider (as the client it was issued to). */
+  revoke(token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -141,6 +156,7 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
   const { Provider, errors } = await withoutKnownNotices(() => import('oidc-provider'));
   let keys = await signingKeys();
   let jwksRequests = 0;
+  let introspectionRequests = 0;
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -169,6 +185,16 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
         // No `scope` here: in v9 a client's scope metadata may name only the provider's own
         // `scopes` (openid, offline_access); an API's scopes are granted by getResourceServerInfo.
       },
+      // Resource servers: no grant of their own, they only ask about tokens.
+      ...Object.entries(API_CLIENTS).map(([kind, clientId]) => ({
+        client_id: clientId,
+        client_secret: clientSecret,
+        token_endpoint_auth_method: kind === 'post' ? ('client_secret_post' as const) : ('client_secret_basic' as const),
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        ...(kind === 'signed' ? { introspection_signed_response_alg: 'RS256' as const } : {}),
+      })),
       ...(options.backchannelLogout === true
         ? [
             {
@@ -212,6 +238,10 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
         },
       },
       clientCredentials: { enabled: true },
+      // RFC 7662 for authenticated clients only; the default policy prints a notice.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none' },
+      jwtIntrospection: { enabled: true },
+      revocation: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // Without a resource the token would be opaque; these two APIs get JWTs with `aud` = the
@@ -221,6 +251,7 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
         getResourceServerInfo: async (_ctx, resource) => {
           if (resource === RESOURCE) return { scope: SCOPES, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
           if (resource === OTHER_RESOURCE) return { scope: SCOPES, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } } };
+          if (resource === OPAQUE_RESOURCE) return { scope: SCOPES, accessTokenFormat: 'opaque' };
           throw new errors.InvalidTarget();
         },
       },
@@ -257,6 +288,7 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
     handler = await provide(keys);
     server.on('request', (req, res) => {
       if (req.url === '/jwks') jwksRequests++;
+      if (req.url === '/token/introspection') introspectionRequests++;
       void handler(req, res);
     });
     // Where a client finds the token endpoint: the provider's metadata.
@@ -341,6 +373,18 @@ export async function startOidcProvider(options: ProviderOptions = {}): Promise<
     },
     get jwksRequests() {
       return jwksRequests;
+    },
+    get introspectionRequests() {
+      return introspectionRequests;
+    },
+    apiClients: Object.fromEntries(Object.entries(API_CLIENTS).map(([kind, clientId]) => [kind, { clientId, clientSecret }])) as OidcProvider['apiClients'],
+    async revoke(token) {
+      const res = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
+      });
+      if (!res.ok) throw new Error(`revocation endpoint answered ${res.status}`);
     },
     close,
   };
