@@ -8,9 +8,11 @@
 // another, all on 127.0.0.1, fixed duration and connections. All servers of one framework and
 // scenario run side by side and are loaded one after another in rotating order, round after
 // round; each ratio is taken against the unprotected app of the same round, and the table gives
-// the median and the range. The DPoP scenario sends distinct DPoP-bound tokens, each request with
-// a fresh ES256 proof, and adds the floor: the unprotected app plus one bare node:crypto verify of
-// the token and one of the proof (ratios × floor in the same rounds).
+// the median and the range. Every scenario has the floor beside the unprotected app: the
+// unprotected app plus one bare node:crypto RS256 verify of the token, inline, key imported once
+// (and, for DPoP, one of the proof), so that every figure is also a ratio × floor in the same
+// rounds, and the no-op gauge (the same layers doing nothing), × which the repeated-token figures
+// are read. The DPoP scenario sends distinct DPoP-bound tokens, each request with a fresh proof.
 // Writes RESULTS.md and results.svg next to this file.
 import { spawn, spawnSync } from 'node:child_process';
 import { constants, createHash, generateKeyPairSync, randomUUID, sign, verify as cryptoVerify } from 'node:crypto';
@@ -18,6 +20,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as jose from 'jose';
@@ -60,7 +64,7 @@ const PEER_LABEL = {
   'express-jwt': 'express-jwt + jwks-rsa',
   'fastify-jwt': '@fastify/jwt + get-jwks',
   'passport-jwt': '@nestjs/passport + passport-jwt + jwks-rsa',
-  floor: 'floor: unprotected + bare node:crypto verify of token and proof',
+  floor: 'floor: unprotected + bare node:crypto verify of the token (and proof)',
 };
 
 if (args.includes('--render')) {
@@ -189,6 +193,32 @@ async function micro() {
   return rows;
 }
 
+/**
+ * Heap bytes per entry of the verified-token cache, measured: the heap after a full collection,
+ * before and after a verifier with the default cache has verified (and cached) `n` distinct
+ * RS256 tokens, each request's token a new string as it would be (the tokens are built here and
+ * held by the bench either way, so their own bytes are counted once in `tokenBytes`).
+ */
+async function cacheMemory(n = smoke ? 1_000 : 10_000) {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc');
+  const tokens = tokensFor(keys.RS256, n);
+  const verifier = createVerifier({ issuer, audience, jwksUri, signatureWork: 'inline' });
+  await verifier.verify(mint(keys.RS256));
+  const heap = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const before = heap();
+  for (const token of tokens) await verifier.verify(token);
+  const after = heap();
+  const row = { entries: n, bytesPerEntry: (after - before) / n, tokenBytes: tokens[0].length };
+  verifier.close();
+  log(`memory: ${fmt(row.bytesPerEntry)} heap bytes per cached token (${n.toLocaleString('en-US')} entries, tokens of ${row.tokenBytes} characters held elsewhere)`);
+  return row;
+}
+
 // ---------------------------------------------------------------- HTTP
 // TOKENWARD_BASE=<a checkout of another commit, built> adds 'tokenward-base': the same recipe with
 // that tree's packages, rotated with the others, to A/B a change in one run.
@@ -201,12 +231,12 @@ const FRAMEWORKS = {
 // The DPoP scenario compares tokenward with the floor only: the peers' recipes send Bearer
 // tokens (express-oauth2-jwt-bearer has DPoP, with no replay check, so it would do less work).
 const DPOP_VARIANTS = new Set(['none', 'layers', 'tokenward', 'tokenward-inline', 'floor']);
-/** Whether `variant` runs in `scenario`: the floor only where it is defined (DPoP) or asked for. */
+/** Whether `variant` runs in `scenario`: the unprotected app always, the floor and the no-op gauge unless filtered out. */
 function runs(variant, scenario) {
   if (variant === 'none') return true;
-  if (variantFilter && !variantFilter.includes(variant)) return false;
+  if (variantFilter && !variantFilter.includes(variant) && variant !== 'floor' && variant !== 'layers') return false;
   if (scenario === 'dpop') return DPOP_VARIANTS.has(variant);
-  return variant !== 'floor' || variantFilter?.includes('floor') === true;
+  return true;
 }
 // A request for the floor: the public keys it verifies with, imported once at its start.
 const tokenJwk = JSON.stringify(jwks.keys.find((k) => k.kid === keys.RS256.kid));
@@ -230,7 +260,16 @@ function startServer(framework, variant) {
 
 /** CPU time (user + system) the process has used, in microseconds (clock ticks are 10 ms here). */
 function cpuOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ticksOf(`/proc/${pid}/stat`);
+}
+
+/** CPU time of the process's main thread, the event loop, alone (the rest is the pool, GC helpers). */
+function mainThreadCpuOf(pid) {
+  return ticksOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function ticksOf(file) {
+  const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
@@ -351,27 +390,33 @@ async function http() {
             const { variant, child, url } = servers[(k + round) % servers.length];
             const requests = requestsFor(variant, url, true);
             const cpuBefore = cpuOf(child.pid);
+            const mainBefore = mainThreadCpuOf(child.pid);
             const result = await load(url, requests, DURATION, isDpop && checksProofs(variant));
             if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${framework}/${variant} server died during the run`);
             const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
-            runs[variant] = { ...result, rss: rssOf(child.pid), cpu };
+            const mainCpu = (mainThreadCpuOf(child.pid) - mainBefore) / Math.max(1, result.total);
+            runs[variant] = { ...result, rss: rssOf(child.pid), cpu, mainCpu };
           }
           if (!(runs.none.rps > 0)) throw new Error(`${framework}/${scenario}: the unprotected app answered nothing`);
-          for (const variant of variants) perVariant[variant].push({ ...runs[variant], ratio: runs[variant].rps / runs.none.rps, vsFloor: runs.floor === undefined ? undefined : runs[variant].rps / runs.floor.rps });
+          for (const variant of variants) {
+            const { rps } = runs[variant];
+            perVariant[variant].push({ ...runs[variant], ratio: rps / runs.none.rps, vsFloor: runs.floor === undefined ? undefined : rps / runs.floor.rps, vsLayers: runs.layers === undefined ? undefined : rps / runs.layers.rps });
+          }
         }
       } finally {
         for (const { child } of servers) child.kill();
       }
       for (const variant of variants) {
         const runs = perVariant[variant];
-        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: Math.max(...runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), non2xx: median(runs.map((r) => r.non2xx / Math.max(1, r.total))), errors: Math.max(...runs.map((r) => r.errors)) };
+        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: Math.max(...runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), mainCpu: median(runs.map((r) => r.mainCpu)), non2xx: median(runs.map((r) => r.non2xx / Math.max(1, r.total))), errors: Math.max(...runs.map((r) => r.errors)) };
         const ratios = runs.map((r) => r.ratio);
         row.ratio = median(ratios);
         row.ratioMin = Math.min(...ratios);
         row.ratioMax = Math.max(...ratios);
         if (runs[0]?.vsFloor !== undefined) row.vsFloor = median(runs.map((r) => r.vsFloor));
+        if (runs[0]?.vsLayers !== undefined) row.vsLayers = median(runs.map((r) => r.vsLayers));
         results.push(row);
-        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req, ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req (${row.mainCpu.toFixed(0)} main thread), ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}${row.vsLayers === undefined ? '' : `, ${row.vsLayers.toFixed(2)}x no-op`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
       }
     }
   }
@@ -398,7 +443,7 @@ function wrkVersion() {
   return /wrk (\S+)/.exec(spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout ?? '')?.[1] ?? '?';
 }
 
-function report(microRows, httpRows) {
+function report(microRows, memoryRow, httpRows) {
   const lines = [
     '# Benchmark results',
     '',
@@ -414,11 +459,20 @@ function report(microRows, httpRows) {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...microRows.map((r) => `| ${r.alg} | ${fmt(r.cacheHit)} | ${fmt(r.tokenward)} | ${fmt(r.jose)} | ${fmt(r.floor)} | ${r.vsJose.toFixed(2)}× | ${r.vsFloor.toFixed(2)} |`),
     '',
+    ...(memoryRow === undefined
+      ? []
+      : [
+          `Verified-token cache: ${fmt(memoryRow.bytesPerEntry)} heap bytes per cached token (measured over ${memoryRow.entries.toLocaleString('en-US')} distinct RS256 tokens of ${memoryRow.tokenBytes} characters, after full collections), plus the token string an entry keeps (${memoryRow.tokenBytes} bytes here, not counted above: the bench holds the strings anyway). The default 10,000 entries hold about ${Math.round(((memoryRow.bytesPerEntry + memoryRow.tokenBytes) * 10_000) / 1048576)} MiB.`,
+          '',
+        ]),
     '## HTTP (GET /messages needing scope read:messages)',
     '',
-    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | × floor (median) | p99 ms | server CPU µs/req | RSS MiB | non-2xx answers |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...httpRows.map((r) => `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`),
+    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | × floor (median) | × no-op gauge (median) | p99 ms | server CPU µs/req (main thread) | RSS MiB | non-2xx answers |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows.map(
+      (r) =>
+        `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.vsLayers === undefined ? '' : r.vsLayers.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} (${r.mainCpu.toFixed(0)}) | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`,
+    ),
     '',
     '![throughput relative to the unprotected app](results.svg)',
     '',
@@ -462,8 +516,9 @@ ${parts.join('\n')}
 
 // --micro or --http runs one half only (for quick looks while optimising).
 const microRows = args.includes('--http') ? [] : await micro();
+const memoryRow = args.includes('--http') ? undefined : await cacheMemory();
 const httpRows = args.includes('--micro') ? [] : await http();
-report(microRows, httpRows);
-writeFileSync(join(here, output('results', 'json')), `${JSON.stringify({ micro: microRows, http: httpRows }, null, 1)}\n`);
+report(microRows, memoryRow, httpRows);
+writeFileSync(join(here, output('results', 'json')), `${JSON.stringify({ micro: microRows, memory: memoryRow, http: httpRows }, null, 1)}\n`);
 jwksServer.close();
 log(`wrote ${output('RESULTS', 'md')}, ${output('results', 'svg')} and ${output('results', 'json')}`);
