@@ -27,7 +27,7 @@ import type { RevocationList } from './revocation.js';
 import type { ProtectedResourceMetadata } from './protected-resource.js';
 import { admit, asPolicy, AUTHENTICATED, authorizeToken, type AuthenticateOptions, type Clock, type DpopMode, type RoutePolicy, type RouteRequirement } from './route.js';
 import { checkScopes, collectScopes, type ScopeRequirement } from './scopes.js';
-import { accessToken, type AccessToken } from './token.js';
+import { accessToken, producedBy, type AccessToken } from './token.js';
 import { TokenCache } from './token-cache.js';
 
 export interface Verifier {
@@ -106,8 +106,6 @@ class JwtVerifier implements Verifier {
   private readonly introspector: Introspector | undefined;
   /** The time route conditions are judged at (step-up's max age). */
   private readonly clock = (): Clock => ({ now: this.settings.clock() / 1000, tolerance: this.settings.claims.clockTolerance });
-  /** Every token this verifier produced (an earlier stage's `admitted` must be one). */
-  private readonly issued = new WeakSet<AccessToken>();
 
   constructor(private readonly settings: Settings) {
     this.revocation = settings.revocation;
@@ -151,7 +149,7 @@ class JwtVerifier implements Verifier {
     let pending: Promise<AccessToken>;
     try {
       // Only a token this verifier issued counts as admitted: `req.auth` may be another library's.
-      if (admitted !== undefined && admitted !== null && this.issued.has(admitted)) return admit(admitted, route, this.clock);
+      if (admitted !== undefined && admitted !== null && producedBy(admitted, this)) return admit(admitted, route, this.clock);
       if (!route.authenticate) return undefined;
       credentials = credentialsOf(request, this.settings, mode !== 'disabled' && this.proofs !== undefined);
       if (credentials === undefined) return admit<AccessToken>(undefined, route);
@@ -228,9 +226,7 @@ class JwtVerifier implements Verifier {
 
   /** The AccessToken of verified claims (the header of a JWS; none for an introspected token). */
   private issue(token: string, header: ProtectedHeader | undefined, claims: JwtClaims): AccessToken {
-    const verified = accessToken(token, header, claims, collectScopes(claims, this.settings.scopeClaims));
-    this.issued.add(verified);
-    return verified;
+    return accessToken(this, token, header, claims, collectScopes(claims, this.settings.scopeClaims));
   }
 
   /** The rest of the order for a verified token: its binding proven, not revoked, the route's conditions met. */

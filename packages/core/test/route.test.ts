@@ -142,6 +142,22 @@ describe('check() with a token an earlier stage admitted', () => {
     expect(thrown(() => verifier.check(request(), routePolicy({ scopes: ['admin'] }), admitted))).toMatchObject({ reason: 'insufficient_scope', status: 403 });
   });
 
+  test('only a token this verifier made counts: a copy with other scopes, another verifier\'s token, a look-alike are not admitted', async () => {
+    const policy = routePolicy({ scopes: ['admin'] });
+    const other = createVerifier({ issuer: jwks.server.issuer, audience });
+    try {
+      const copy = { ...admitted, scopes: new Set(['admin']) } as AccessToken;
+      const foreign = await other.verify(token('admin'));
+      const lookAlike = JSON.parse(JSON.stringify(admitted)) as AccessToken;
+      for (const candidate of [copy, foreign, lookAlike]) {
+        // Not admitted: the request itself is authenticated, and it carries no credentials.
+        expect(thrown(() => verifier.check(request(), policy, candidate))).toMatchObject({ reason: 'credentials_missing' });
+      }
+    } finally {
+      other.close();
+    }
+  });
+
   test('null means none: the request is authenticated under the policy', () => {
     expect(thrown(() => verifier.check(request(), routePolicy({ scopes: ['read'] }), null))).toMatchObject({ reason: 'credentials_missing' });
   });
