@@ -59,6 +59,7 @@ const PEER_LABEL = {
   layers: 'unprotected + no-op middleware (the same layers)',
   tokenward: 'tokenward',
   'tokenward-inline': 'tokenward, signatureWork: inline',
+  'tokenward-nocache': 'tokenward, tokenCache: false',
   'tokenward-base': 'tokenward, base tree (TOKENWARD_BASE)',
   'express-oauth2-jwt-bearer': 'express-oauth2-jwt-bearer',
   'express-jwt': 'express-jwt + jwks-rsa',
@@ -224,9 +225,9 @@ async function cacheMemory(n = smoke ? 1_000 : 10_000) {
 // that tree's packages, rotated with the others, to A/B a change in one run.
 const BASE = process.env.TOKENWARD_BASE ? ['tokenward-base'] : [];
 const FRAMEWORKS = {
-  express: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'express-oauth2-jwt-bearer', 'express-jwt', 'floor'],
-  fastify: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'fastify-jwt', 'floor'],
-  nest: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'passport-jwt', 'floor'],
+  express: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'tokenward-nocache', 'express-oauth2-jwt-bearer', 'express-jwt', 'floor'],
+  fastify: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'tokenward-nocache', 'fastify-jwt', 'floor'],
+  nest: ['none', 'layers', 'tokenward', ...BASE, 'tokenward-inline', 'tokenward-nocache', 'passport-jwt', 'floor'],
 };
 // The DPoP scenario compares tokenward with the floor only: the peers' recipes send Bearer
 // tokens (express-oauth2-jwt-bearer has DPoP, with no replay check, so it would do less work).
@@ -234,6 +235,8 @@ const DPOP_VARIANTS = new Set(['none', 'layers', 'tokenward', 'tokenward-inline'
 /** Whether `variant` runs in `scenario`: the unprotected app always, the floor and the no-op gauge unless filtered out. */
 function runs(variant, scenario) {
   if (variant === 'none') return true;
+  // Measured when asked for (--variants=...,tokenward-nocache): what the verified-token cache costs and saves.
+  if (variant === 'tokenward-nocache' && variantFilter?.includes(variant) !== true) return false;
   if (variantFilter && !variantFilter.includes(variant) && variant !== 'floor' && variant !== 'layers') return false;
   if (scenario === 'dpop') return DPOP_VARIANTS.has(variant);
   return true;
@@ -252,8 +255,8 @@ function startServer(framework, variant) {
     child.on('error', reject);
     child.on('exit', (code) => code !== 0 && code !== null && reject(new Error(`${framework}/${variant} exited with ${code}`)));
     child.stdout.on('data', (chunk) => {
-      const match = /READY (\d+)/.exec(String(chunk));
-      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+      const match = /READY (\d+) (\d+)/.exec(String(chunk));
+      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}`, memoryUrl: `http://127.0.0.1:${match[2]}` });
     });
   });
 }
@@ -271,6 +274,31 @@ function mainThreadCpuOf(pid) {
 function ticksOf(file) {
   const fields = readFileSync(file, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * Where a server's resident memory is, at the end of a scenario: V8's heap (what its statistics
+ * say is resident, by space), and the process's mappings (/proc/PID/smaps) by kind: the malloc
+ * heap of the main thread ([heap]), files (the node binary, libraries), and the anonymous
+ * mappings, which hold V8's heap and everything else (thread stacks, other threads' malloc
+ * arenas, OpenSSL's allocations through them, code).
+ */
+async function memoryOf(pid, memoryUrl) {
+  const reported = await (await fetch(memoryUrl)).json();
+  const kinds = { mallocMain: 0, files: 0, anonymous: 0 };
+  let current;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[4];
+      current = name === '[heap]' ? 'mallocMain' : name.startsWith('/') ? 'files' : 'anonymous';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && current !== undefined) kinds[current] += Number(rss[1]) * 1024;
+  }
+  const threads = Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { rss: rssOf(pid), threads, v8: reported.heap.total_physical_size, heapUsed: reported.usage.heapUsed, newSpace: reported.spaces.new_space ?? 0, oldSpace: reported.spaces.old_space ?? 0, external: reported.usage.external, ...kinds };
 }
 
 function rssOf(pid) {
@@ -366,6 +394,7 @@ async function http() {
       if (smoke && scenario !== 'repeated' && framework !== 'express') continue;
       if (scenarioFilter && !scenarioFilter.includes(scenario)) continue;
       const perVariant = Object.fromEntries(variants.map((v) => [v, []]));
+      const memoryAtEnd = new Map();
       // Every variant's server runs for the whole scenario (idle while another is loaded), so the
       // rounds can alternate quickly; each round's ratio is taken against that round's baseline
       // run, minutes apart at most, and the order rotates so that no variant always runs first.
@@ -403,6 +432,7 @@ async function http() {
             perVariant[variant].push({ ...runs[variant], ratio: rps / runs.none.rps, vsFloor: runs.floor === undefined ? undefined : rps / runs.floor.rps, vsLayers: runs.layers === undefined ? undefined : rps / runs.layers.rps });
           }
         }
+        for (const server of servers) memoryAtEnd.set(server.variant, await memoryOf(server.child.pid, server.memoryUrl));
       } finally {
         for (const { child } of servers) child.kill();
       }
@@ -415,6 +445,7 @@ async function http() {
         row.ratioMax = Math.max(...ratios);
         if (runs[0]?.vsFloor !== undefined) row.vsFloor = median(runs.map((r) => r.vsFloor));
         if (runs[0]?.vsLayers !== undefined) row.vsLayers = median(runs.map((r) => r.vsLayers));
+        row.memory = memoryAtEnd.get(variant);
         results.push(row);
         log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req (${row.mainCpu.toFixed(0)} main thread), ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}${row.vsLayers === undefined ? '' : `, ${row.vsLayers.toFixed(2)}x no-op`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
       }
@@ -473,6 +504,21 @@ function report(microRows, memoryRow, httpRows) {
       (r) =>
         `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.vsLayers === undefined ? '' : r.vsLayers.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} (${r.mainCpu.toFixed(0)}) | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`,
     ),
+    '',
+    '## Memory at the end of each distinct-token scenario (MiB)',
+    '',
+    "Resident memory by where it is: V8's heap (its resident pages, of which new and old space; `used`: live objects and garbage not yet collected), `external` (buffers V8 accounts for), the main thread's malloc heap, mapped files (node, libraries), and anonymous memory outside V8's heap (thread stacks, other threads' malloc arenas, OpenSSL, code).",
+    '',
+    '| framework | library | RSS | over unprotected | V8 heap (new, old; used) | external | malloc main | files | other anonymous (threads) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...httpRows
+      .filter((r) => r.scenario === 'distinct' && r.memory !== undefined)
+      .map((r) => {
+        const m = r.memory;
+        const base = httpRows.find((b) => b.framework === r.framework && b.scenario === 'distinct' && b.variant === 'none')?.memory;
+        const mib = (bytes) => Math.round(bytes / 1048576);
+        return `| ${r.framework} | ${PEER_LABEL[r.variant]} | ${mib(m.rss)} | ${base === undefined ? '' : `${m.rss >= base.rss ? '+' : '−'}${mib(Math.abs(m.rss - base.rss))}`} | ${mib(m.v8)} (${mib(m.newSpace)}, ${mib(m.oldSpace)}; ${mib(m.heapUsed)}) | ${mib(m.external)} | ${mib(m.mallocMain)} | ${mib(m.files)} | ${mib(Math.max(0, m.anonymous - m.v8))} (${m.threads}) |`;
+      }),
     '',
     '![throughput relative to the unprotected app](results.svg)',
     '',

@@ -1,16 +1,22 @@
 // One benchmark server, in its own process: `node server.mjs <framework> <variant>` with ISSUER,
 // JWKS_URI and AUDIENCE in the environment. Serves GET /messages (scope read:messages) and prints
-// "READY <port>" once listening. Each variant is its library's documented recipe, configured for
+// "READY <port> <memory port>" once listening; GET on the memory port answers where this process's
+// memory is (V8's heap statistics and spaces, process.memoryUsage), from a server of its own so
+// that the app under test has nothing added. Each variant is its library's documented recipe, configured for
 // the same checks as far as the library allows: RS256 from the JWKS, issuer, audience, scope.
 import 'reflect-metadata';
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createServer } from 'node:http';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 
 const [framework, variant] = process.argv.slice(2);
 const { ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience } = process.env;
 const body = (user) => ({ user });
 // Extra verifier options for experiments, as JSON (e.g. TOKENWARD_OPTIONS='{"tokenCache":false}').
 // The 'tokenward-inline' variant checks signatures on the event loop (signatureWork: 'inline').
-const extra = { ...(variant === 'tokenward-inline' ? { signatureWork: 'inline' } : {}), ...JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}') };
+// 'tokenward-nocache' runs without the verified-token cache (tokenCache: false), for what the cache costs and saves.
+const variantOptions = { 'tokenward-inline': { signatureWork: 'inline' }, 'tokenward-nocache': { tokenCache: false } }[variant] ?? {};
+const extra = { ...variantOptions, ...JSON.parse(process.env.TOKENWARD_OPTIONS ?? '{}') };
 const isTokenward = variant.startsWith('tokenward');
 
 // The floor: the least work any verifier must do for a request. One bare node:crypto RS256
@@ -161,6 +167,11 @@ async function nest() {
 const start = { express, fastify, nest }[framework];
 if (start === undefined) throw new Error(`unknown framework ${framework}`);
 const port = await start();
-console.log(`READY ${port}`);
+const memory = createServer((_req, res) => {
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ usage: process.memoryUsage(), heap: getHeapStatistics(), spaces }));
+});
+await new Promise((resolve) => memory.listen(0, '127.0.0.1', resolve));
+console.log(`READY ${port} ${memory.address().port}`);
 // Exit normally on a signal, so that --cpu-prof and friends can write their output.
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
