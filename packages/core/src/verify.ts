@@ -125,7 +125,7 @@ class JwtVerifier implements Verifier {
     const started = this.settings.instruments.start();
     try {
       // A cached token is answered with a settled promise: no async frames on the way.
-      let found: AccessToken | Promise<AccessToken> | undefined = typeof token === 'string' && this.introspector?.everyToken !== true ? this.known(token) : undefined;
+      let found: AccessToken | Promise<AccessToken> | undefined = typeof token === 'string' && this.verifiedHere(token) ? this.known(token) : undefined;
       if (found === undefined) {
         const parts = this.split(token, false);
         found = parts === undefined ? (this.introspector as Introspector).token(token) : this.verifyAfresh(token, parts);
@@ -159,7 +159,7 @@ class JwtVerifier implements Verifier {
         if (request.dpop !== undefined) throw new TokenwardError('dpop_proof_with_bearer');
       }
       // A token verified (or introspected) before needs no I/O: answered without a promise when its binding needs none.
-      let found: AccessToken | Promise<AccessToken> | undefined = this.introspector?.everyToken === true ? undefined : this.known(credentials.token);
+      let found: AccessToken | Promise<AccessToken> | undefined = this.verifiedHere(credentials.token) ? this.known(credentials.token) : undefined;
       if (found === undefined) {
         // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
         // credentials, is a synchronous throw, or goes to introspection when that is configured.
@@ -307,7 +307,7 @@ class JwtVerifier implements Verifier {
    */
   private split(token: string, fromRequest: boolean): CompactParts | undefined {
     const introspector = this.introspector;
-    if (introspector?.everyToken !== true) {
+    if (this.verifiedHere(token)) {
       try {
         return splitCompact(token, this.settings.maxTokenBytes);
       } catch (error) {
@@ -320,6 +320,21 @@ class JwtVerifier implements Verifier {
     if (token.length > this.settings.maxTokenBytes) throw new TokenwardError('token_too_large');
     if (!isB64token(token)) throw new TokenwardError(fromRequest ? 'authorization_malformed' : 'token_malformed');
     return undefined;
+  }
+
+  /**
+   * Whether `token` is verified here rather than introspected: always without introspection;
+   * with it, a token shaped as a compact JWS (two dots), unless every token is introspected. Told
+   * apart by its dots first, so that an opaque token costs no thrown error on its way (a throw is
+   * much of what an introspection cache hit would cost).
+   */
+  private verifiedHere(token: string): boolean {
+    const introspector = this.introspector;
+    if (introspector === undefined) return true;
+    if (introspector.everyToken || typeof token !== 'string') return false;
+    const first = token.indexOf('.');
+    const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+    return second !== -1 && token.indexOf('.', second + 1) === -1;
   }
 
   private forgetTokensOf(kids: readonly string[]): void {
