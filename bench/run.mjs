@@ -237,6 +237,8 @@ function runs(variant, scenario) {
   if (variant === 'none') return true;
   // Measured when asked for (--variants=...,tokenward-nocache): what the verified-token cache costs and saves.
   if (variant === 'tokenward-nocache' && variantFilter?.includes(variant) !== true) return false;
+  // The smoke run checks that the bench works, in CI: the floor and the gauge once, on Express's distinct tokens.
+  if (smoke && (variant === 'floor' || variant === 'layers') && scenario !== 'distinct') return false;
   if (variantFilter && !variantFilter.includes(variant) && variant !== 'floor' && variant !== 'layers') return false;
   if (scenario === 'dpop') return DPOP_VARIANTS.has(variant);
   return true;
