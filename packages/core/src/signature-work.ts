@@ -111,6 +111,8 @@ export class Placement {
       this.window = { pool: this.trialOrder, start: now, busyAtStart: this.busy(), verifications: 0 };
     }
     const window = this.window;
+    // A window left open by a burst that ended long ago measures the lull, not a placement.
+    if (now - window.start > 2 * TRIAL_WINDOW_MS) return this.endTrial(now, undefined);
     if (now - window.start < TRIAL_WINDOW_MS) {
       window.verifications++;
       return window.pool;

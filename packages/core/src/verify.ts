@@ -306,13 +306,14 @@ class JwtVerifier implements Verifier {
    * credentials that splitCompact refuses need that scan, and a good token is read once.
    */
   private split(token: string, fromRequest: boolean): CompactParts | undefined {
-    const introspector = this.introspector;
     if (this.verifiedHere(token)) {
       try {
         return splitCompact(token, this.settings.maxTokenBytes);
       } catch (error) {
         if (fromRequest) assertB64token(token);
-        if (introspector === undefined || !isTokenwardError(error) || (error.reason !== 'token_malformed' && error.reason !== 'token_encrypted')) throw error;
+        // Shaped as a JWS but not one strictly (a stray bit, an empty segment): refused here, never
+        // sent, or an altered JWT would skip the header rules and reach the server.
+        throw error;
       }
     }
     // Only a b64token within the size cap is ever sent to the issuer's server.
@@ -324,7 +325,8 @@ class JwtVerifier implements Verifier {
 
   /**
    * Whether `token` is verified here rather than introspected: always without introspection;
-   * with it, a token shaped as a compact JWS (two dots), unless every token is introspected. Told
+   * with it, a token shaped as a compact JWS (two dots, strictly checked by the split), unless
+   * every token is introspected. Told
    * apart by its dots first, so that an opaque token costs no thrown error on its way (a throw is
    * much of what an introspection cache hit would cost).
    */

@@ -90,6 +90,14 @@ describe('which tokens are introspected', () => {
     expect(as.calls).toHaveLength(0);
   });
 
+  test('a token shaped as a JWS but not strictly one (a stray bit in its last character) is refused here, never sent', async () => {
+    const jwt = mint(signing, { issuer: as.issuer, audience });
+    const last = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.indexOf(jwt.slice(-1));
+    const altered = `${jwt.slice(0, -1)}${'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[last ^ 1]}`;
+    await refuses(verifierWith().verify(altered), 'token_malformed');
+    expect(as.calls).toHaveLength(0);
+  });
+
   test('a token over the size cap is refused before any call', async () => {
     await refuses(verifierWith({}, { maxTokenBytes: 64 }).verify('a'.repeat(65)), 'token_too_large');
     expect(thrown(() => verifierWith({ tokens: 'all' }, { maxTokenBytes: 64 }).check(bearer('a'.repeat(65)))).reason).toBe('token_too_large');
@@ -420,6 +428,10 @@ describe('options are checked at construction', () => {
     ['an issuer that is not configured', { issuer: 'https://elsewhere.example.com' }, /is not a configured issuer/],
   ])('%s', (_, introspection, message) => {
     expect(() => createVerifier({ issuer: as.issuer, audience, introspection: { ...INTROSPECTING_CLIENT, ...introspection } as never })).toThrow(message);
+  });
+
+  test("tokens: 'all' with several issuers is refused: one server would get the others' tokens", () => {
+    expect(() => createVerifier({ issuer: [as.issuer, 'https://b.example.com'], audience, introspection: { ...INTROSPECTING_CLIENT, issuer: as.issuer, tokens: 'all' } })).toThrow(/single configured issuer/);
   });
 
   test('several issuers need to say whose server introspects', () => {

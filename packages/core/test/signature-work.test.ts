@@ -113,6 +113,23 @@ describe("'auto' under load measures both placements and keeps the better", () =
     expect(run(10_000, 10_000, { pool: 0.02, inline: 0.2 })).toBeGreaterThan(9_900);
   });
 
+  test('a trial window left open by a burst that ended is dropped, not judged on the lull', () => {
+    const { run, state, placement } = machine();
+    run(40_000, 40_000, { pool: 0.02, inline: 0.05 });
+    // A burst just as the next trial is due (about 60.6 s), stopping inside its first window.
+    state.now = 60_700 + 1_000_000;
+    run(150, 100, { pool: 0.02, inline: 0.05 });
+    // Load comes back ten minutes later: the stale window decides nothing, the pool stays.
+    state.now += 600_000;
+    expect(run(2_000, 2_000, { pool: 0.02, inline: 0.05 })).toBeGreaterThan(1_980);
+    // The same with the other order of windows (trials alternate which placement goes first).
+    state.now += 30_000;
+    run(150, 100, { pool: 0.02, inline: 0.05 });
+    state.now += 600_000;
+    expect(run(2_000, 2_000, { pool: 0.02, inline: 0.05 })).toBeGreaterThan(1_980);
+    expect(placement.usePool('auto')).toBe(true);
+  });
+
   test('a window with too few verifications to judge leaves the verdict as it was', () => {
     const { run } = machine();
     run(40_000, 40_000, { pool: 0.02, inline: 0.05 });

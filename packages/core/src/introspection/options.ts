@@ -100,6 +100,8 @@ export function introspectionSettings(options: IntrospectionOptions | undefined,
   const clientAuthentication = options.clientAuthentication ?? 'client_secret_basic';
   if (!CLIENT_AUTHENTICATION.includes(clientAuthentication)) throw new TypeError(`tokenward: introspection.clientAuthentication must be one of ${CLIENT_AUTHENTICATION.join(', ')}`);
   if (options.tokens !== undefined && options.tokens !== 'opaque' && options.tokens !== 'all') throw new TypeError("tokenward: introspection.tokens must be 'opaque' or 'all'");
+  // Every token to one issuer's server would hand it the other issuers' tokens too.
+  if (options.tokens === 'all' && context.issuers.length > 1) throw new TypeError("tokenward: introspection.tokens 'all' needs a single configured issuer (the other issuers' tokens would be sent to its server)");
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new TypeError('tokenward: introspection.fetch must be a function');
   const rateLimit = options.rateLimit ?? INTROSPECTION_DEFAULTS.rateLimit;
   if (typeof rateLimit !== 'object' || rateLimit === null) throw new TypeError('tokenward: introspection.rateLimit must be { calls, window }');
