@@ -125,11 +125,7 @@ class JwtVerifier implements Verifier {
     const started = this.settings.instruments.start();
     try {
       // A cached token is answered with a settled promise: no async frames on the way.
-      let found: AccessToken | Promise<AccessToken> | undefined = typeof token === 'string' && this.verifiedHere(token) ? this.known(token) : undefined;
-      if (found === undefined) {
-        const parts = this.split(token, false);
-        found = parts === undefined ? (this.introspector as Introspector).token(token) : this.verifyAfresh(token, parts);
-      }
+      const found = this.lookup(token, false);
       if (found instanceof Promise) return this.verifyLater(found, required, started);
       return Promise.resolve(this.counted(this.verified(found, required), started));
     } catch (error) {
@@ -159,13 +155,7 @@ class JwtVerifier implements Verifier {
         if (request.dpop !== undefined) throw new TokenwardError('dpop_proof_with_bearer');
       }
       // A token verified (or introspected) before needs no I/O: answered without a promise when its binding needs none.
-      let found: AccessToken | Promise<AccessToken> | undefined = this.verifiedHere(credentials.token) ? this.known(credentials.token) : undefined;
-      if (found === undefined) {
-        // Split here, not in verifyAfresh: a token that is not a compact JWS, like malformed
-        // credentials, is a synchronous throw, or goes to introspection when that is configured.
-        const parts = this.split(credentials.token, true);
-        found = parts === undefined ? (this.introspector as Introspector).token(credentials.token) : this.verifyAfresh(credentials.token, parts);
-      }
+      const found = this.lookup(credentials.token, true);
       if (found instanceof Promise) {
         pending = this.acceptLater(found, credentials.scheme, request, route);
       } else {
@@ -222,6 +212,19 @@ class JwtVerifier implements Verifier {
     const verified = this.issue(token, header, checkClaims(payload, this.claims, this.settings.clock() / 1000));
     this.cache?.set(token, { token: verified, keys, key });
     return verified;
+  }
+
+  /**
+   * The token judged up to its claims, for verify() and check() alike: from the cache, from
+   * introspection, or verified afresh. Split here, not in verifyAfresh: a token that is not a
+   * compact JWS, like malformed credentials, is a synchronous throw (or, with introspection
+   * configured, goes to the issuer's server).
+   */
+  private lookup(token: string, fromRequest: boolean): AccessToken | Promise<AccessToken> {
+    const known = typeof token === 'string' && this.verifiedHere(token) ? this.known(token) : undefined;
+    if (known !== undefined) return known;
+    const parts = this.split(token, fromRequest);
+    return parts === undefined ? (this.introspector as Introspector).token(token) : this.verifyAfresh(token, parts);
   }
 
   /** The AccessToken of verified claims (the header of a JWS; none for an introspected token). */
