@@ -11,6 +11,15 @@
  * tail with a cached one is a miss and goes through full verification; it is never stored unless
  * it verifies. Signatures are unpredictable, so two valid tokens sharing a tail is not a concern
  * beyond one of them being verified again.
+ *
+ * Admission: while the cache has room, every verified token is stored. Once it is full, a token
+ * is stored only when it is verified for the second time while the doorkeeper still remembers its
+ * first (TinyLFU's doorkeeper: a table of fingerprints as large as the cache, in one typed array).
+ * A stream of tokens each used once (clients that fetch a token per call, a load of distinct
+ * tokens) would otherwise evict a cached token for every request, and each evicted entry, having
+ * lived long enough to be promoted, is old-space garbage: measured, that churn was most of the
+ * memory a distinct-token load added (docs/performance.md). A token in use comes back and pays
+ * one more verify before it is cached; the tokens already cached keep their places.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -18,9 +27,11 @@ const KEY_LENGTH = 40;
 
 export class TokenCache<Entry extends { readonly token: { readonly token: string } }> {
   private readonly entries: LRUCache<string, Entry>;
+  private readonly doorkeeper: Doorkeeper;
 
-  constructor(max: number) {
+  constructor(private readonly max: number) {
     this.entries = new LRUCache({ max });
+    this.doorkeeper = new Doorkeeper(max);
   }
 
   get(token: string): Entry | undefined {
@@ -28,8 +39,10 @@ export class TokenCache<Entry extends { readonly token: { readonly token: string
     return entry !== undefined && entry.token.token === token ? entry : undefined;
   }
 
-  set(token: string, entry: Entry): void {
-    this.entries.set(keyOf(token), entry);
+  /** Stores a verified token's entry: at once while there is room, else on its second verification (see Admission). */
+  admit(token: string, entry: Entry): void {
+    const key = keyOf(token);
+    if (this.entries.size < this.max || this.doorkeeper.seenBefore(key)) this.entries.set(key, entry);
   }
 
   /** Forgets `token`'s entry (and only that token's). */
@@ -44,7 +57,45 @@ export class TokenCache<Entry extends { readonly token: { readonly token: string
 
   clear(): void {
     this.entries.clear();
+    this.doorkeeper.clear();
   }
+}
+
+/**
+ * Fingerprints of recently offered keys, one per slot (a power of two at least `size`), each
+ * overwritten by the next key that falls in its slot: it forgets, never grows, and allocates
+ * nothing per token. A false "seen" (two keys with one fingerprint) only stores a token early.
+ */
+class Doorkeeper {
+  private readonly slots: Uint32Array;
+  private readonly mask: number;
+
+  constructor(size: number) {
+    const length = 2 ** Math.ceil(Math.log2(Math.max(2, size)));
+    this.slots = new Uint32Array(length);
+    this.mask = length - 1;
+  }
+
+  /** Whether `key` was offered since its slot was last taken by another key; remembers it either way. */
+  seenBefore(key: string): boolean {
+    const hash = fnv1a(key);
+    const slot = hash & this.mask;
+    // The fingerprint: the hash mixed again, never 0 (an empty slot).
+    const print = (Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) | 1) >>> 0;
+    if (this.slots[slot] === print) return true;
+    this.slots[slot] = print;
+    return false;
+  }
+
+  clear(): void {
+    this.slots.fill(0);
+  }
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 function keyOf(token: string): string {

@@ -210,7 +210,7 @@ class JwtVerifier implements Verifier {
     if (signed !== undefined) await signed;
 
     const verified = this.issue(token, header, checkClaims(payload, this.claims, this.settings.clock() / 1000));
-    this.cache?.set(token, { token: verified, keys, key });
+    this.cache?.admit(token, { token: verified, keys, key });
     return verified;
   }
 

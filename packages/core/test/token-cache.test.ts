@@ -64,14 +64,60 @@ describe('a repeated token is verified once', () => {
     expect(await pending).not.toBe(first);
   });
 
-  test('tokenCache.max bounds the cache: the least recently used token is verified afresh', async () => {
+  test('tokenCache.max bounds the cache: once full, a new token is stored on its second verification, evicting the least recently used', async () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { tokenCache: { max: 2 } });
     const [a, b, c] = [token(clock), token(clock), token(clock)] as [string, string, string];
     const first = { a: await verifier.verify(a), b: await verifier.verify(b), c: await verifier.verify(c) };
 
-    expect(await verifier.verify(c)).toBe(first.c);
-    expect(await verifier.verify(a)).not.toBe(first.a);
+    // a and b found room; c came to a full cache and was not stored.
+    expect(verifier.check(bearer(b))).toBe(first.b);
+    const second = await verifier.verify(c);
+    expect(second).not.toBe(first.c);
+    // Its second verification stored it, in place of a (b was used since).
+    expect(verifier.check(bearer(c))).toBe(second);
+    expect(verifier.check(bearer(b))).toBe(first.b);
+    expect(verifier.check(bearer(a))).toBeInstanceOf(Promise);
+  });
+});
+
+describe('admission to a full cache', () => {
+  test('a stream of tokens each used once leaves the cached tokens in place', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { tokenCache: { max: 3 } });
+    const cached = [token(clock), token(clock), token(clock)];
+    const verified = await Promise.all(cached.map((jwt) => verifier.verify(jwt)));
+    for (let i = 0; i < 40; i++) await verifier.verify(token(clock));
+
+    // A plain LRU would hold the last three of the stream by now.
+    cached.forEach((jwt, i) => expect(verifier.check(bearer(jwt))).toBe(verified[i]));
+  });
+
+  test('a token that comes back is stored: from its third use on, no verification', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { tokenCache: { max: 1 } });
+    await verifier.verify(token(clock));
+    const jwt = token(clock);
+    await verifier.verify(jwt);
+    const stored = await verifier.verify(jwt);
+    const requests = jwks.server.jwksRequests;
+    jwks.server.setMode('reset');
+    expect(verifier.check(bearer(jwt))).toBe(stored);
+    expect(await verifier.verify(jwt)).toBe(stored);
+    expect(jwks.server.jwksRequests).toBe(requests);
+  });
+
+  test('close() forgets what the doorkeeper saw: a token verified before it is not stored on its next verification', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock, { tokenCache: { max: 1 } });
+    const jwt = token(clock);
+    await verifier.verify(token(clock));
+    await verifier.verify(jwt);
+    verifier.close();
+    await verifier.verify(token(clock));
+    // jwt's first sighting was forgotten: this verification is its first again, to a full cache.
+    await verifier.verify(jwt);
+    expect(verifier.check(bearer(jwt))).toBeInstanceOf(Promise);
   });
 });
 
