@@ -71,7 +71,7 @@ describe("'auto' under load measures both placements and keeps the better", () =
 
   test('the pool is kept where it verifies more per second', () => {
     const { run } = machine();
-    // Past the first trial (30 s), then a period: the rate is what the placements serve.
+    // Past the first trials (3 s, then 30 s on), then a period: the rate is what the placements serve.
     run(40_000, 40_000, { pool: 0.02, inline: 0.05 });
     expect(run(10_000, 10_000, { pool: 0.02, inline: 0.05 })).toBeGreaterThan(9_900);
   });
@@ -92,9 +92,28 @@ describe("'auto' under load measures both placements and keeps the better", () =
       state.busy += step;
       t += step;
     }
-    // After the trial at 30 s: probes only (one per 100 ms) over the last 10 s.
+    // After the trials (3 s, about 33 s): probes only (one per 100 ms) over the last 10 s.
     expect(pooled).toBeLessThanOrEqual(110);
     expect(pooled).toBeGreaterThan(0);
+  });
+
+  test('the first trial comes within seconds of start: where the pool loses, inline from then on', () => {
+    const { placement, state } = machine();
+    let pooled = 0;
+    let inFlight = false;
+    // The same closed load as above, for 6 s only.
+    for (let t = 0; t < 6_000; ) {
+      const pool = placement.usePool('auto');
+      if (inFlight) placement.leave();
+      inFlight = pool;
+      if (pool) placement.enter();
+      if (pool && t > 4_000) pooled++;
+      const step = pool ? 1 : 0.5;
+      state.now += step;
+      state.busy += step;
+      t += step;
+    }
+    expect(pooled).toBeLessThanOrEqual(21);
   });
 
   test('at the same rate (an open load), the placement that keeps the event loop less busy wins', () => {
@@ -116,8 +135,8 @@ describe("'auto' under load measures both placements and keeps the better", () =
   test('a trial window left open by a burst that ended is dropped, not judged on the lull', () => {
     const { run, state, placement } = machine();
     run(40_000, 40_000, { pool: 0.02, inline: 0.05 });
-    // A burst just as the next trial is due (about 60.6 s), stopping inside its first window.
-    state.now = 60_700 + 1_000_000;
+    // Trials at 3 s and about 33.6 s; a burst just as the next is due (about 64.2 s), stopping inside its first window.
+    state.now = 64_300 + 1_000_000;
     run(150, 100, { pool: 0.02, inline: 0.05 });
     // Load comes back ten minutes later: the stale window decides nothing, the pool stays.
     state.now += 600_000;
