@@ -11,10 +11,15 @@
  *
  * Whether the pool pays depends on the machine: with its other cores busy (another process, the
  * load generator of a benchmark), the hop only adds work. So under sustained load 'auto' measures
- * rather than assumes: soon after start and then every TRIAL_PERIOD_MS it spends one window inline and one on the pool (in
- * alternating order) and keeps, until the next trial, the placement that verified more per second
- * or, at the same rate (an open load, whose rate the arrivals set), the one that kept the event
- * loop less busy per verification: the headroom that decides latency and the next load's ceiling.
+ * rather than assumes: soon after start and then every TRIAL_PERIOD_MS it spends four windows,
+ * A B B A (A inline in one trial, the pool in the next), and keeps, until the next trial, the
+ * placement that verified more per second over its two windows or, at the same rate (an open
+ * load, whose rate the arrivals set), the one that kept the event loop less busy per
+ * verification: the headroom that decides latency and the next load's ceiling. The A B B A order
+ * cancels a load that rises or falls steadily during the trial, which in an A B trial favours
+ * whichever window comes second; and a trial starts only once a load has lasted TRIAL_SETTLE_MS,
+ * so the slow first moments of a load (connections opening, code paths warming) do not count
+ * against the placement that happens to come first.
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -25,12 +30,14 @@ export const SIGNATURE_WORK: readonly SignatureWork[] = ['auto', 'inline', 'thre
 
 const PROBE_INTERVAL_MS = 100;
 const OVERLAP_MEMORY_MS = 1_000;
-// A trial costs at most one window in the worse placement per period: 2 % of the time.
+// A trial costs at most two windows in the worse placement per period: 2 % of the time.
 const TRIAL_PERIOD_MS = 30_000;
 // The first trial comes soon after start (once the code is warm), so that a machine where the
 // pool loses is served inline from its first sustained load, not after a period of guessing.
 const FIRST_TRIAL_MS = 3_000;
 const TRIAL_WINDOW_MS = 300;
+// A load must have lasted this long before a trial starts (see the module's comment).
+const TRIAL_SETTLE_MS = 500;
 // Fewer verifications than this in a window say nothing about either placement.
 const TRIAL_MIN_VERIFICATIONS = 100;
 // Rates within this share of each other count as the same rate (the noise of a busy machine).
@@ -40,17 +47,19 @@ const SAME_RATE = 0.05;
 export type BusyClock = () => number;
 
 interface Window {
+  /** 0 to 3: the trial's windows are A B B A. */
+  readonly index: number;
   readonly pool: boolean;
   readonly start: number;
   readonly busyAtStart: number;
   verifications: number;
 }
 
-interface Measured {
-  /** Verifications per ms of wall time. */
-  readonly rate: number;
-  /** Event-loop busy ms per verification. */
-  readonly busy: number;
+/** One placement's windows of a trial, summed. */
+interface Totals {
+  ms: number;
+  busy: number;
+  verifications: number;
 }
 
 /**
@@ -67,14 +76,17 @@ export class Placement {
   private nextTrial: number;
   private trialOrder = false;
   private window: Window | undefined;
-  private firstWindow: Measured | undefined;
+  private readonly totals = { pool: totals(), inline: totals() };
+  /** When a verification last found no load: the current load began after it. */
+  private idleAt: number;
 
   constructor(
     private readonly multicore: boolean,
     private readonly now: () => number = Date.now,
     private readonly busy: BusyClock = () => performance.eventLoopUtilization().active,
   ) {
-    this.nextTrial = now() + FIRST_TRIAL_MS;
+    this.idleAt = now();
+    this.nextTrial = this.idleAt + FIRST_TRIAL_MS;
   }
 
   /** Whether the next verification goes to the pool; if so, call `enter` and later `leave`. */
@@ -84,7 +96,8 @@ export class Placement {
     const now = this.now();
     if (this.inPool > 0) this.overlapUntil = now + OVERLAP_MEMORY_MS;
     const loaded = this.inPool > 0 || now < this.overlapUntil;
-    if (loaded) {
+    if (!loaded) this.idleAt = now;
+    else {
       const trial = this.trial(now);
       if (trial !== undefined) return trial;
       if (this.poolPays) return true;
@@ -108,10 +121,10 @@ export class Placement {
   /** During a trial, the placement of its current window; undefined outside one. */
   private trial(now: number): boolean | undefined {
     if (this.window === undefined) {
-      if (now < this.nextTrial) return undefined;
+      if (now < this.nextTrial || now - this.idleAt < TRIAL_SETTLE_MS) return undefined;
       this.trialOrder = !this.trialOrder;
-      this.firstWindow = undefined;
-      this.window = { pool: this.trialOrder, start: now, busyAtStart: this.busy(), verifications: 0 };
+      for (const sum of [this.totals.pool, this.totals.inline]) Object.assign(sum, totals());
+      this.window = this.open(0, now, 0);
     }
     const window = this.window;
     // A window left open by a burst that ended long ago measures the lull, not a placement.
@@ -120,26 +133,37 @@ export class Placement {
       window.verifications++;
       return window.pool;
     }
-    const measured: Measured = { rate: window.verifications / (now - window.start), busy: (this.busy() - window.busyAtStart) / Math.max(1, window.verifications) };
     if (window.verifications < TRIAL_MIN_VERIFICATIONS) return this.endTrial(now, undefined);
-    if (this.firstWindow === undefined) {
-      // The second window, in the other placement.
-      this.firstWindow = measured;
-      this.window = { pool: !window.pool, start: now, busyAtStart: this.busy(), verifications: 1 };
-      return !window.pool;
+    const sum = window.pool ? this.totals.pool : this.totals.inline;
+    sum.ms += now - window.start;
+    sum.busy += this.busy() - window.busyAtStart;
+    sum.verifications += window.verifications;
+    if (window.index < 3) {
+      this.window = this.open(window.index + 1, now, 1);
+      return this.window.pool;
     }
-    const [pool, inline] = window.pool ? [measured, this.firstWindow] : [this.firstWindow, measured];
-    const sameRate = Math.abs(pool.rate - inline.rate) <= SAME_RATE * Math.max(pool.rate, inline.rate);
-    return this.endTrial(now, sameRate ? pool.busy <= inline.busy : pool.rate > inline.rate);
+    const { pool, inline } = this.totals;
+    const [poolRate, inlineRate] = [pool.verifications / pool.ms, inline.verifications / inline.ms];
+    const sameRate = Math.abs(poolRate - inlineRate) <= SAME_RATE * Math.max(poolRate, inlineRate);
+    return this.endTrial(now, sameRate ? pool.busy / pool.verifications <= inline.busy / inline.verifications : poolRate > inlineRate);
+  }
+
+  /** The trial's window `index` (A B B A: A is the pool when trialOrder is set), from `now`. */
+  private open(index: number, now: number, verifications: number): Window {
+    const pool = index === 0 || index === 3 ? this.trialOrder : !this.trialOrder;
+    return { index, pool, start: now, busyAtStart: this.busy(), verifications };
   }
 
   private endTrial(now: number, poolPays: boolean | undefined): undefined {
     if (poolPays !== undefined) this.poolPays = poolPays;
     this.window = undefined;
-    this.firstWindow = undefined;
     this.nextTrial = now + TRIAL_PERIOD_MS;
     return undefined;
   }
+}
+
+function totals(): Totals {
+  return { ms: 0, busy: 0, verifications: 0 };
 }
 
 const placement = new Placement(availableParallelism() > 1);

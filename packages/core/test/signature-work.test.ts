@@ -81,18 +81,18 @@ describe("'auto' under load measures both placements and keeps the better", () =
     let pooled = 0;
     let inFlight = false;
     // A closed load: the pool placement completes 1 verification per ms, inline 2.
-    for (let t = 0; t < 45_000; ) {
+    for (let t = 0; t < 46_000; ) {
       const pool = placement.usePool('auto');
       if (inFlight) placement.leave();
       inFlight = pool;
       if (pool) placement.enter();
-      if (pool && t > 35_000) pooled++;
+      if (pool && t > 36_000) pooled++;
       const step = pool ? 1 : 0.5;
       state.now += step;
       state.busy += step;
       t += step;
     }
-    // After the trials (3 s, about 33 s): probes only (one per 100 ms) over the last 10 s.
+    // After the trials (3-4.2 s, about 34-35.4 s): probes only (one per 100 ms) over the last 10 s.
     expect(pooled).toBeLessThanOrEqual(110);
     expect(pooled).toBeGreaterThan(0);
   });
@@ -107,13 +107,14 @@ describe("'auto' under load measures both placements and keeps the better", () =
       if (inFlight) placement.leave();
       inFlight = pool;
       if (pool) placement.enter();
-      if (pool && t > 4_000) pooled++;
+      if (pool && t > 4_500) pooled++;
       const step = pool ? 1 : 0.5;
       state.now += step;
       state.busy += step;
       t += step;
     }
-    expect(pooled).toBeLessThanOrEqual(21);
+    // The trial's four windows end at about 4.2 s; then probes only, one per 100 ms.
+    expect(pooled).toBeLessThanOrEqual(16);
   });
 
   test('at the same rate (an open load), the placement that keeps the event loop less busy wins', () => {
@@ -135,15 +136,16 @@ describe("'auto' under load measures both placements and keeps the better", () =
   test('a trial window left open by a burst that ended is dropped, not judged on the lull', () => {
     const { run, state, placement } = machine();
     run(40_000, 40_000, { pool: 0.02, inline: 0.05 });
-    // Trials at 3 s and about 33.6 s; a burst just as the next is due (about 64.2 s), stopping inside its first window.
-    state.now = 64_300 + 1_000_000;
-    run(150, 100, { pool: 0.02, inline: 0.05 });
+    // Trials at 3 s and about 34.2 s; a burst after the next is due (about 65.4 s) opens its
+    // first window once it has lasted half a second, and stops inside it.
+    state.now = 65_500 + 1_000_000;
+    run(1_000, 700, { pool: 0.02, inline: 0.05 });
     // Load comes back ten minutes later: the stale window decides nothing, the pool stays.
     state.now += 600_000;
     expect(run(2_000, 2_000, { pool: 0.02, inline: 0.05 })).toBeGreaterThan(1_980);
     // The same with the other order of windows (trials alternate which placement goes first).
     state.now += 30_000;
-    run(150, 100, { pool: 0.02, inline: 0.05 });
+    run(1_000, 700, { pool: 0.02, inline: 0.05 });
     state.now += 600_000;
     expect(run(2_000, 2_000, { pool: 0.02, inline: 0.05 })).toBeGreaterThan(1_980);
     expect(placement.usePool('auto')).toBe(true);
@@ -153,8 +155,65 @@ describe("'auto' under load measures both placements and keeps the better", () =
     const { run } = machine();
     run(40_000, 40_000, { pool: 0.02, inline: 0.05 });
     // A lull with overlap (20 verifications a second) in which inline would look better: the
-    // trials at about 60 s and 90 s see a handful each, and decide nothing.
+    // trials at about 65 s and 96 s see a handful each, and decide nothing.
     run(1_500, 75_000, { pool: 0.5, inline: 0.2 });
     expect(run(2_000, 2_000, { pool: 0.5, inline: 0.2 })).toBeGreaterThan(1_980);
+  });
+
+  /**
+   * A closed load for `ms` of wall time from the machine's clock, where a verification takes
+   * `step(pool, t)` ms (t: ms since the machine started); returns how many went to the pool
+   * while t was in `count`.
+   */
+  function closedLoad(
+    m: ReturnType<typeof machine>,
+    ms: number,
+    step: (pool: boolean, t: number) => number,
+    count: [number, number] = [0, Infinity],
+  ) {
+    let pooled = 0;
+    let inFlight = false;
+    const end = m.state.now + ms;
+    while (m.state.now < end) {
+      const t = m.state.now - 1_000_000;
+      const pool = m.placement.usePool('auto');
+      if (inFlight) m.placement.leave();
+      inFlight = pool;
+      if (pool) m.placement.enter();
+      if (pool && t >= count[0] && t < count[1]) pooled++;
+      const took = step(pool, t);
+      m.state.now += took;
+      m.state.busy += took;
+    }
+    if (inFlight) m.placement.leave();
+    return pooled;
+  }
+
+  test('the slow start of a load does not count against the placement whose window comes first', () => {
+    const m = machine();
+    // Loads of 5 s, 20 s apart. In the first 400 ms of each, a verification takes three times as
+    // long (connections opening); otherwise the pool verifies 1 per ms and inline 0.8.
+    let pooled = 0;
+    for (let start = 0; start <= 100_000; start += 20_000) {
+      m.state.now = 1_000_000 + start;
+      const step = (pool: boolean, t: number) => (pool ? 1 : 1.25) * (t - start < 400 ? 3 : 1);
+      pooled = closedLoad(m, 5_000, step, [start + 1_000, start + 5_000]);
+    }
+    // The trials: at 3 s (the pool first), then due in the lulls and so at the onsets of the loads
+    // at 40 s (inline first) and 80 s (the pool first). Measured from its onset, the load at 80 s
+    // would make inline look faster, and the load at 100 s would go inline but for the probes.
+    expect(pooled).toBeGreaterThan(3_900);
+  });
+
+  test('a load that slows down during a trial does not favour the placement measured first', () => {
+    const m = machine();
+    const steady = (pool: boolean) => (pool ? 1 : 1.1);
+    // The trial at 3 s keeps the pool; the next is due at about 34.2 s, inline first.
+    closedLoad(m, 33_900, steady);
+    // From 33.9 s the machine slows steadily (another process ramping up), by an eighth of its first
+    // speed in each 300 ms window of that trial; throughout, the pool verifies 10 % more.
+    closedLoad(m, 1_700, (pool, t) => steady(pool) / Math.max(0.05, 1 - (t - 33_900) / 2_400));
+    // The machine is fast again: the trial's verdict holds until the next one.
+    expect(closedLoad(m, 10_000, steady)).toBeGreaterThan(9_900);
   });
 });
