@@ -29,7 +29,8 @@ export interface MemoryReplayStoreOptions {
 
 /** The default store: one process's memory, bounded, oldest entries out first once they expire. */
 export class MemoryReplayStore implements DpopReplayStore {
-  private readonly seen: LRUCache<string, number>;
+  /** Made at the first proof: an LRU allocates its arrays for `max` entries up front (~2.7 MB at 100,000). */
+  private seen: LRUCache<string, number> | undefined;
   private readonly max: number;
   private readonly clock: () => number;
   private readonly onFull: (() => void) | undefined;
@@ -41,20 +42,20 @@ export class MemoryReplayStore implements DpopReplayStore {
     this.max = max;
     this.clock = options.clock ?? Date.now;
     this.onFull = options.onFull;
-    // One more than `max`: entries leave only as this store says, never by the cache's own eviction.
-    this.seen = new LRUCache<string, number>({ max: max + 1 });
   }
 
   use(id: string, expiresAt: number): boolean {
     const now = this.clock();
-    const known = this.seen.peek(id);
+    // One more than `max`: entries leave only as this store says, never by the cache's own eviction.
+    const seen = (this.seen ??= new LRUCache<string, number>({ max: this.max + 1 }));
+    const known = seen.peek(id);
     if (known !== undefined && known > now) return false;
-    if (this.seen.size >= this.max && !this.makeRoom(now)) {
+    if (seen.size >= this.max && !this.makeRoom(seen, now)) {
       this.refusedCount++;
       this.onFull?.();
       throw new Error('the DPoP replay store is full of proofs that could still be replayed');
     }
-    this.seen.set(id, expiresAt);
+    seen.set(id, expiresAt);
     return true;
   }
 
@@ -64,20 +65,20 @@ export class MemoryReplayStore implements DpopReplayStore {
   }
 
   get size(): number {
-    return this.seen.size;
+    return this.seen?.size ?? 0;
   }
 
   /**
    * Drops expired entries from the old end (entries are never touched after they are set, so the
    * least recently used are the oldest, and expire first up to the few seconds of iat leeway).
    */
-  private makeRoom(now: number): boolean {
+  private makeRoom(seen: LRUCache<string, number>, now: number): boolean {
     const expired: string[] = [];
-    for (const [id, expiresAt] of this.seen.rentries() as Generator<[string, number]>) {
+    for (const [id, expiresAt] of seen.rentries() as Generator<[string, number]>) {
       if (expiresAt > now || expired.length >= 64) break;
       expired.push(id);
     }
-    for (const id of expired) this.seen.delete(id);
-    return this.seen.size < this.max;
+    for (const id of expired) seen.delete(id);
+    return seen.size < this.max;
   }
 }
