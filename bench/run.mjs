@@ -112,6 +112,35 @@ function mint(key, claims = {}, header = {}) {
 }
 const tokensFor = (key, n, claims = {}) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}`, ...claims }));
 
+/**
+ * Distinct tokens for tokenward's servers, minted as the runs need them so that no such server is
+ * ever sent a token twice in a scenario. tokenward's cache, once full, stores a token on its second
+ * verification, so a list that cycles would be answered from the cache from its second pass on
+ * (measured: half of a 20,000-token cycle). The other servers have no cache and cycle `list` as it is.
+ */
+class FreshTokens {
+  constructor(key, list, claims = {}) {
+    Object.assign(this, { key, list, claims });
+  }
+
+  /** `count` tokens from index `from` on, minting what is missing (the signatures on the pool, both cores). */
+  async slice(from, count) {
+    const missing = from + count - this.list.length;
+    if (missing > 0) {
+      const { key, claims } = this;
+      const minted = await Promise.all(
+        Array.from({ length: missing }, (_, i) => {
+          const iat = Math.floor(Date.now() / 1000);
+          const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid })}.${b64({ iss: issuer, aud: audience, sub: `user-${this.list.length + i}`, iat, exp: iat + 3600, scope: 'read:messages', jti: randomUUID(), ...claims })}`;
+          return new Promise((resolve, reject) => sign('sha256', Buffer.from(input), key.privateKey, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`))));
+        }),
+      );
+      this.list.push(...minted);
+    }
+    return this.list.slice(from, from + count);
+  }
+}
+
 // The DPoP client of the bench (RFC 9449): one ES256 key, its RFC 7638 thumbprint in every bound token.
 const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const dpopJwk = dpopKey.publicKey.export({ format: 'jwk' });
@@ -250,7 +279,7 @@ function startServer(framework, variant) {
   return new Promise((resolve, reject) => {
     // BENCH_SERVER_NODE_ARGS passes flags to the server processes only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
     const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, join(here, 'server.mjs'), framework, variant], {
+    const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, join(here, 'server.mjs'), framework, variant], {
       env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production', TOKEN_JWK: tokenJwk, DPOP_JWK: JSON.stringify(dpopJwk) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -300,7 +329,10 @@ async function memoryOf(pid, memoryUrl) {
     if (rss && current !== undefined) kinds[current] += Number(rss[1]) * 1024;
   }
   const threads = Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { rss: rssOf(pid), threads, v8: reported.heap.total_physical_size, heapUsed: reported.usage.heapUsed, newSpace: reported.spaces.new_space ?? 0, oldSpace: reported.spaces.old_space ?? 0, external: reported.usage.external, ...kinds };
+  const rss = rssOf(pid);
+  // Then a full collection: what stays is live (the cache, the app), the rest was garbage.
+  const collected = await (await fetch(`${memoryUrl}/gc`)).json();
+  return { rss, rssAfterGc: rssOf(pid), liveAfterGc: collected.usage.heapUsed, threads, v8: reported.heap.total_physical_size, heapUsed: reported.usage.heapUsed, newSpace: reported.spaces.new_space ?? 0, oldSpace: reported.spaces.old_space ?? 0, external: reported.usage.external, ...kinds };
 }
 
 function rssOf(pid) {
@@ -310,15 +342,15 @@ function rssOf(pid) {
 
 // Where each server is in its token list. Every run picks up where that server's last one
 // stopped: a run restarting at the first token would replay tokens the warm-up or an earlier
-// round left in the verified-token cache, and the distinct scenario would get cache help. Cycling
-// 20,000 tokens in order through an LRU of 10,000 never hits.
+// round left in the verified-token cache. tokenward's servers get fresh tokens in the distinct and
+// DPoP scenarios (FreshTokens), so that they never see one twice.
 const sent = new Map();
 
 async function load(url, tokens, duration, fresh = false) {
   const before = sent.get(url) ?? 0;
   // A fresh list (DPoP requests made for this run, starting at the next token) is sent from its top.
   const start = fresh ? 0 : before;
-  const result = await (LOAD === 'wrk' ? wrk(url, tokens, duration, start) : autocannonLoad(url, tokens, duration, start));
+  const result = await (LOAD === 'wrk' ? wrk(url, tokens, duration, start, fresh) : autocannonLoad(url, tokens, duration, start));
   // Up to one request per connection was sent without being counted as done: skip past those too.
   sent.set(url, before + result.total + CONNECTIONS);
   return result;
@@ -346,7 +378,13 @@ const tokenFiles = new Map();
 process.on('exit', () => {
   for (const dir of tokenFiles.values()) rmSync(dir, { recursive: true, force: true });
 });
-function tokenFile(tokens) {
+/** The file wrk reads `tokens` from; a list made for one run (`once`) gets a file of its own, removed after the run. */
+function tokenFile(tokens, once = false) {
+  if (once) {
+    const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
+    writeFileSync(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
+    return join(dir, 'tokens');
+  }
   if (!tokenFiles.has(tokens)) {
     const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
     writeFileSync(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
@@ -355,16 +393,18 @@ function tokenFile(tokens) {
   return join(tokenFiles.get(tokens), 'tokens');
 }
 
-function wrk(url, tokens, duration, start) {
+function wrk(url, tokens, duration, start, once) {
+  const file = tokenFile(tokens, once);
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '-s', join(here, 'wrk.lua'), `${url}/messages`], {
-      env: { ...process.env, TOKENS_FILE: tokenFile(tokens), TOKENS_START: String(start) },
+      env: { ...process.env, TOKENS_FILE: file, TOKENS_START: String(start) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
     child.on('error', reject);
     child.on('exit', (code) => {
+      if (once) rmSync(dirname(file), { recursive: true, force: true });
       const line = /^WRK (.*)$/m.exec(out);
       let r;
       try {
@@ -388,6 +428,7 @@ async function http() {
   });
   const bound = tokensFor(rs, DPOP_TOKENS, { cnf: { jkt: dpopJkt } });
   const scenarios = { repeated: [distinct[0]], distinct, mix20: mix, dpop: bound };
+  const freshTokens = { distinct: new FreshTokens(rs, [...distinct]), dpop: new FreshTokens(rs, [...bound], { cnf: { jkt: dpopJkt } }) };
   const results = [];
   for (const [framework, allVariants] of Object.entries(FRAMEWORKS)) {
     if (only && !only.includes(framework)) continue;
@@ -408,21 +449,37 @@ async function http() {
         const isDpop = scenario === 'dpop';
         const checksProofs = (variant) => variant.startsWith('tokenward');
         const staticRequests = new Map();
-        const requestsFor = (variant, url, fresh) => {
-          if (!isDpop) return tokens;
-          if (fresh && checksProofs(variant)) return dpopRequests(tokens, url, DPOP_REQUESTS_PER_RUN, sent.get(url) ?? 0);
+        const fresh = freshTokens[scenario];
+        const topRate = new Map();
+        /** The requests of a run of `seconds` for the server at `url`; `inFull`: a list made for this run, sent from its top. */
+        const requestsFor = async (variant, url, seconds) => {
+          if (fresh !== undefined && checksProofs(variant)) {
+            // Room for three times the server's fastest run so far (10,000 req/s before its first).
+            const count = Math.ceil(3 * (topRate.get(url) ?? 10_000) * seconds) + CONNECTIONS;
+            const slice = await fresh.slice(sent.get(url) ?? 0, isDpop ? Math.min(count, DPOP_REQUESTS_PER_RUN) : count);
+            return { requests: isDpop ? dpopRequests(slice, url, slice.length) : slice, inFull: true };
+          }
+          if (!isDpop) return { requests: tokens, inFull: false };
           if (!staticRequests.has(url)) staticRequests.set(url, dpopRequests(tokens, url, Math.min(DPOP_REQUESTS_PER_RUN, tokens.length)));
-          return staticRequests.get(url);
+          return { requests: staticRequests.get(url), inFull: true };
         };
-        for (const { variant, url } of servers) await load(url, requestsFor(variant, url, true), 1, isDpop); // warm-up: JIT, key fetch, caches
+        /** One run of `seconds` on the prepared requests; the rates measured size the next. */
+        const run = async (variant, url, seconds, prepared) => {
+          const result = await load(url, prepared.requests, seconds, prepared.inFull);
+          topRate.set(url, Math.max(result.rps, topRate.get(url) ?? 0));
+          if (fresh !== undefined && checksProofs(variant) && result.total > prepared.requests.length) log(`warning: ${framework}/${variant} was sent some of its ${prepared.requests.length} fresh tokens twice`);
+          return result;
+        };
+        for (const { variant, url } of servers) await run(variant, url, 1, await requestsFor(variant, url, 1)); // warm-up: JIT, key fetch, caches
         for (let round = 0; round < ROUNDS; round++) {
           const runs = {};
           for (let k = 0; k < servers.length; k++) {
             const { variant, child, url } = servers[(k + round) % servers.length];
-            const requests = requestsFor(variant, url, true);
+            // Tokens are minted before the CPU counters are read: the server idles meanwhile.
+            const prepared = await requestsFor(variant, url, DURATION);
             const cpuBefore = cpuOf(child.pid);
             const mainBefore = mainThreadCpuOf(child.pid);
-            const result = await load(url, requests, DURATION, isDpop && checksProofs(variant));
+            const result = await run(variant, url, DURATION, prepared);
             if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${framework}/${variant} server died during the run`);
             const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
             const mainCpu = (mainThreadCpuOf(child.pid) - mainBefore) / Math.max(1, result.total);
@@ -484,7 +541,7 @@ function report(microRows, memoryRow, httpRows) {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}.`,
     `Versions: ${['express', 'fastify', '@nestjs/core', 'jose', 'express-oauth2-jwt-bearer', 'express-jwt', 'jwks-rsa', '@fastify/jwt', 'get-jwks', '@nestjs/passport', 'passport-jwt'].map((n) => `${n} ${version(n)}`).join(', ')}.`,
-    `HTTP: ${LOAD === 'wrk' ? `wrk ${wrkVersion()} (one thread)` : `autocannon ${version('autocannon')}`}, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; ${DISTINCT.toLocaleString('en-US')} distinct RS256 tokens; the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid); the dpop scenario ${DPOP_TOKENS.toLocaleString('en-US')} distinct DPoP-bound RS256 tokens, each request with a fresh ES256 proof.`,
+    `HTTP: ${LOAD === 'wrk' ? `wrk ${wrkVersion()} (one thread)` : `autocannon ${version('autocannon')}`}, ${CONNECTIONS} connections, ${DURATION} s per run after a 1 s warm-up, ${ROUNDS} interleaved round(s), medians; distinct RS256 tokens (tokenward's servers are never sent one twice, minted as needed; the others, which cache nothing, cycle through ${DISTINCT.toLocaleString('en-US')}); the mix scenario has 20 % invalid tokens (expired, forged, wrong audience, garbage, unknown kid); the dpop scenario distinct DPoP-bound RS256 tokens in the same way (${DPOP_TOKENS.toLocaleString('en-US')} for the others), each request with a fresh ES256 proof.`,
     '',
     `## Micro (verifies per second, one after another, in process; medians of ${MICRO_ROUNDS} interleaved round(s), ratios taken within each round)`,
     '',
@@ -509,17 +566,17 @@ function report(microRows, memoryRow, httpRows) {
     '',
     '## Memory at the end of each distinct-token scenario (MiB)',
     '',
-    "Resident memory by where it is: V8's heap (its resident pages, of which new and old space; `used`: live objects and garbage not yet collected), `external` (buffers V8 accounts for), the main thread's malloc heap, mapped files (node, libraries), and anonymous memory outside V8's heap (thread stacks, other threads' malloc arenas, OpenSSL, code).",
+    "Resident memory by where it is: V8's heap (its resident pages, of which new and old space; `used`: live objects and garbage not yet collected), `external` (buffers V8 accounts for), the main thread's malloc heap, mapped files (node, libraries), and anonymous memory outside V8's heap (thread stacks, other threads' malloc arenas, OpenSSL, code). Then, after a full collection the bench asks for at the end: V8's heap still used (what is live) and the RSS.",
     '',
-    '| framework | library | RSS | over unprotected | V8 heap (new, old; used) | external | malloc main | files | other anonymous (threads) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| framework | library | RSS | over unprotected | V8 heap (new, old; used) | external | malloc main | files | other anonymous (threads) | after a full GC: live heap, RSS |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...httpRows
       .filter((r) => r.scenario === 'distinct' && r.memory !== undefined)
       .map((r) => {
         const m = r.memory;
         const base = httpRows.find((b) => b.framework === r.framework && b.scenario === 'distinct' && b.variant === 'none')?.memory;
         const mib = (bytes) => Math.round(bytes / 1048576);
-        return `| ${r.framework} | ${PEER_LABEL[r.variant]} | ${mib(m.rss)} | ${base === undefined ? '' : `${m.rss >= base.rss ? '+' : '−'}${mib(Math.abs(m.rss - base.rss))}`} | ${mib(m.v8)} (${mib(m.newSpace)}, ${mib(m.oldSpace)}; ${mib(m.heapUsed)}) | ${mib(m.external)} | ${mib(m.mallocMain)} | ${mib(m.files)} | ${mib(Math.max(0, m.anonymous - m.v8))} (${m.threads}) |`;
+        return `| ${r.framework} | ${PEER_LABEL[r.variant]} | ${mib(m.rss)} | ${base === undefined ? '' : `${m.rss >= base.rss ? '+' : '−'}${mib(Math.abs(m.rss - base.rss))}`} | ${mib(m.v8)} (${mib(m.newSpace)}, ${mib(m.oldSpace)}; ${mib(m.heapUsed)}) | ${mib(m.external)} | ${mib(m.mallocMain)} | ${mib(m.files)} | ${mib(Math.max(0, m.anonymous - m.v8))} (${m.threads}) | ${m.liveAfterGc === undefined ? '' : `${mib(m.liveAfterGc)}, ${mib(m.rssAfterGc)}`} |`;
       }),
     '',
     '![throughput relative to the unprotected app](results.svg)',
