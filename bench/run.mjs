@@ -455,7 +455,7 @@ async function http() {
         const requestsFor = async (variant, url, seconds) => {
           if (fresh !== undefined && checksProofs(variant)) {
             // Room for three times the server's fastest run so far (10,000 req/s before its first).
-            const count = Math.ceil(3 * (topRate.get(url) ?? 10_000) * seconds) + CONNECTIONS;
+            const count = Math.ceil(3 * (topRate.get(url) ?? (smoke ? 2_000 : 10_000)) * seconds) + CONNECTIONS;
             const slice = await fresh.slice(sent.get(url) ?? 0, isDpop ? Math.min(count, DPOP_REQUESTS_PER_RUN) : count);
             return { requests: isDpop ? dpopRequests(slice, url, slice.length) : slice, inFull: true };
           }
