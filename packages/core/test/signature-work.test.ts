@@ -39,6 +39,35 @@ function machine(multicore = true) {
   return { state, placement, run };
 }
 
+/**
+ * A closed load for `ms` of wall time from the machine's clock, where a verification takes
+ * `step(pool, t)` ms (t: ms since the machine started); returns how many went to the pool
+ * while t was in `count`.
+ */
+function closedLoad(
+  m: ReturnType<typeof machine>,
+  ms: number,
+  step: (pool: boolean, t: number) => number,
+  count: [number, number] = [0, Infinity],
+) {
+  let pooled = 0;
+  let inFlight = false;
+  const end = m.state.now + ms;
+  while (m.state.now < end) {
+    const t = m.state.now - 1_000_000;
+    const pool = m.placement.usePool('auto');
+    if (inFlight) m.placement.leave();
+    inFlight = pool;
+    if (pool) m.placement.enter();
+    if (pool && t >= count[0] && t < count[1]) pooled++;
+    const took = step(pool, t);
+    m.state.now += took;
+    m.state.busy += took;
+  }
+  if (inFlight) m.placement.leave();
+  return pooled;
+}
+
 describe('explicit placements are obeyed', () => {
   test("'inline' never and 'threadpool' always use the pool", () => {
     const { placement } = machine();
@@ -77,42 +106,16 @@ describe("'auto' under load measures both placements and keeps the better", () =
   });
 
   test('inline is chosen where the pool verifies fewer per second (its cores busy elsewhere), and only probes go to the pool', () => {
-    const { placement, state } = machine();
-    let pooled = 0;
-    let inFlight = false;
     // A closed load: the pool placement completes 1 verification per ms, inline 2.
-    for (let t = 0; t < 46_000; ) {
-      const pool = placement.usePool('auto');
-      if (inFlight) placement.leave();
-      inFlight = pool;
-      if (pool) placement.enter();
-      if (pool && t > 36_000) pooled++;
-      const step = pool ? 1 : 0.5;
-      state.now += step;
-      state.busy += step;
-      t += step;
-    }
+    const pooled = closedLoad(machine(), 46_000, (pool) => (pool ? 1 : 0.5), [36_000, 46_000]);
     // After the trials (3-4.2 s, about 34-35.4 s): probes only (one per 100 ms) over the last 10 s.
     expect(pooled).toBeLessThanOrEqual(110);
     expect(pooled).toBeGreaterThan(0);
   });
 
   test('the first trial comes within seconds of start: where the pool loses, inline from then on', () => {
-    const { placement, state } = machine();
-    let pooled = 0;
-    let inFlight = false;
     // The same closed load as above, for 6 s only.
-    for (let t = 0; t < 6_000; ) {
-      const pool = placement.usePool('auto');
-      if (inFlight) placement.leave();
-      inFlight = pool;
-      if (pool) placement.enter();
-      if (pool && t > 4_500) pooled++;
-      const step = pool ? 1 : 0.5;
-      state.now += step;
-      state.busy += step;
-      t += step;
-    }
+    const pooled = closedLoad(machine(), 6_000, (pool) => (pool ? 1 : 0.5), [4_500, 6_000]);
     // The trial's four windows end at about 4.2 s; then probes only, one per 100 ms.
     expect(pooled).toBeLessThanOrEqual(16);
   });
@@ -159,35 +162,6 @@ describe("'auto' under load measures both placements and keeps the better", () =
     run(1_500, 75_000, { pool: 0.5, inline: 0.2 });
     expect(run(2_000, 2_000, { pool: 0.5, inline: 0.2 })).toBeGreaterThan(1_980);
   });
-
-  /**
-   * A closed load for `ms` of wall time from the machine's clock, where a verification takes
-   * `step(pool, t)` ms (t: ms since the machine started); returns how many went to the pool
-   * while t was in `count`.
-   */
-  function closedLoad(
-    m: ReturnType<typeof machine>,
-    ms: number,
-    step: (pool: boolean, t: number) => number,
-    count: [number, number] = [0, Infinity],
-  ) {
-    let pooled = 0;
-    let inFlight = false;
-    const end = m.state.now + ms;
-    while (m.state.now < end) {
-      const t = m.state.now - 1_000_000;
-      const pool = m.placement.usePool('auto');
-      if (inFlight) m.placement.leave();
-      inFlight = pool;
-      if (pool) m.placement.enter();
-      if (pool && t >= count[0] && t < count[1]) pooled++;
-      const took = step(pool, t);
-      m.state.now += took;
-      m.state.busy += took;
-    }
-    if (inFlight) m.placement.leave();
-    return pooled;
-  }
 
   test('the slow start of a load does not count against the placement whose window comes first', () => {
     const m = machine();
