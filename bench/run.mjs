@@ -114,9 +114,13 @@ function signWith(key, input) {
   if (key.alg === 'ES256') return sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return sign(null, data, key.privateKey);
 }
-function mint(key, claims = {}, header = {}) {
+/** The signing input of an access token for the bench's API, valid for an hour from now. */
+function signingInput(key, claims = {}, header = {}) {
   const iat = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
+  return `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })}.${b64({ iss: issuer, aud: audience, sub: 'user-42', iat, exp: iat + 3600, scope: 'read:messages', jti: Math.random().toString(36).slice(2), ...claims })}`;
+}
+function mint(key, claims = {}, header = {}) {
+  const input = signingInput(key, claims, header);
   return `${input}.${signWith(key, input).toString('base64url')}`;
 }
 const tokensFor = (key, n, claims = {}) => Array.from({ length: n }, (_, i) => mint(key, { sub: `user-${i}`, ...claims }));
@@ -139,8 +143,7 @@ class FreshTokens {
       const { key, claims } = this;
       const minted = await Promise.all(
         Array.from({ length: missing }, (_, i) => {
-          const iat = Math.floor(Date.now() / 1000);
-          const input = `${b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid })}.${b64({ iss: issuer, aud: audience, sub: `user-${this.list.length + i}`, iat, exp: iat + 3600, scope: 'read:messages', jti: randomUUID(), ...claims })}`;
+          const input = signingInput(key, { sub: `user-${this.list.length + i}`, jti: randomUUID(), ...claims });
           return new Promise((resolve, reject) => sign('sha256', Buffer.from(input), key.privateKey, (error, signature) => (error ? reject(error) : resolve(`${input}.${signature.toString('base64url')}`))));
         }),
       );
@@ -389,16 +392,13 @@ process.on('exit', () => {
 });
 /** The file wrk reads `tokens` from; a list made for one run (`once`) gets a file of its own, removed after the run. */
 function tokenFile(tokens, once = false) {
-  if (once) {
+  const write = () => {
     const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
     writeFileSync(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
-    return join(dir, 'tokens');
-  }
-  if (!tokenFiles.has(tokens)) {
-    const dir = mkdtempSync(join(tmpdir(), 'tokenward-bench-'));
-    writeFileSync(join(dir, 'tokens'), `${tokens.join('\n')}\n`);
-    tokenFiles.set(tokens, dir);
-  }
+    return dir;
+  };
+  if (once) return join(write(), 'tokens');
+  if (!tokenFiles.has(tokens)) tokenFiles.set(tokens, write());
   return join(tokenFiles.get(tokens), 'tokens');
 }
 
