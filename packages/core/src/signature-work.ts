@@ -76,7 +76,7 @@ export class Placement {
   private nextTrial: number;
   private trialOrder = false;
   private window: Window | undefined;
-  private readonly totals = { pool: totals(), inline: totals() };
+  private totals = { pool: totals(), inline: totals() };
   /** When a verification last found no load: the current load began after it. */
   private idleAt: number;
 
@@ -123,7 +123,7 @@ export class Placement {
     if (this.window === undefined) {
       if (now < this.nextTrial || now - this.idleAt < TRIAL_SETTLE_MS) return undefined;
       this.trialOrder = !this.trialOrder;
-      for (const sum of [this.totals.pool, this.totals.inline]) Object.assign(sum, totals());
+      this.totals = { pool: totals(), inline: totals() };
       this.window = this.open(0, now, 0);
     }
     const window = this.window;
