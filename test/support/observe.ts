@@ -3,7 +3,7 @@
  * plus an offset, so tokens minted now stay consistent with it), the events a verifier reports,
  * and the TokenwardError a rejected promise carries.
  */
-import { isTokenwardError, type TokenwardError, type TokenwardEvent } from '@tokenward/core';
+import { isTokenwardError, type AccessToken, type TokenwardError, type TokenwardEvent, type Verifier } from '@tokenward/core';
 
 export interface TestClock {
   /** Milliseconds since the epoch, as the verifier sees them. */
@@ -91,4 +91,13 @@ export function thrown(run: () => unknown): TokenwardError {
     throw error;
   }
   throw new Error('expected a synchronous TokenwardError');
+}
+
+/**
+ * Verifies `jwt` twice, so that it is in the verified-token cache (a token is stored on its
+ * second verification), and returns the token as cached: the next hit returns this very object.
+ */
+export async function cacheToken(verifier: Verifier, jwt: string, options?: Parameters<Verifier['verify']>[1]): Promise<AccessToken> {
+  await verifier.verify(jwt, options);
+  return verifier.verify(jwt, options);
 }

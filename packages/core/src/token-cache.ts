@@ -12,14 +12,15 @@
  * it verifies. Signatures are unpredictable, so two valid tokens sharing a tail is not a concern
  * beyond one of them being verified again.
  *
- * Admission: while the cache has room, every verified token is stored. Once it is full, a token
- * is stored only when it is verified for the second time while the doorkeeper still remembers its
- * first (TinyLFU's doorkeeper: a table of fingerprints as large as the cache, in one typed array).
- * A stream of tokens each used once (clients that fetch a token per call, a load of distinct
- * tokens) would otherwise evict a cached token for every request, and each evicted entry, having
- * lived long enough to be promoted, is old-space garbage: measured, that churn was most of the
- * memory a distinct-token load added (docs/performance.md). A token in use comes back and pays
- * one more verify before it is cached; the tokens already cached keep their places.
+ * Admission: a token is stored when it is verified for the second time while the doorkeeper still
+ * remembers its first (TinyLFU's doorkeeper: a table of fingerprints as large as the cache, in one
+ * typed array). A token used once is never stored: a stream of single-use tokens (clients that
+ * fetch a token per call, a load of distinct tokens) neither fills the cache nor, once it is
+ * full, evicts a cached token per request. Measured under a distinct-token HTTP load, storing
+ * every verified token until the cache was full cost about 25 MiB of RSS and a tenth of the
+ * throughput for entries that were never read again, and the later churn of evicted entries,
+ * promoted before they died, was old-space garbage (docs/performance.md). A token in use pays one
+ * more verify, once, before it is cached; the tokens already cached keep their places.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -29,7 +30,7 @@ export class TokenCache<Entry extends { readonly token: { readonly token: string
   private readonly entries: LRUCache<string, Entry>;
   private readonly doorkeeper: Doorkeeper;
 
-  constructor(private readonly max: number) {
+  constructor(max: number) {
     this.entries = new LRUCache({ max });
     this.doorkeeper = new Doorkeeper(max);
   }
@@ -39,10 +40,10 @@ export class TokenCache<Entry extends { readonly token: { readonly token: string
     return entry !== undefined && entry.token.token === token ? entry : undefined;
   }
 
-  /** Stores a verified token's entry: at once while there is room, else on its second verification (see Admission). */
+  /** Stores a verified token's entry on its second verification (see Admission). */
   admit(token: string, entry: Entry): void {
     const key = keyOf(token);
-    if (this.entries.size < this.max || this.doorkeeper.seenBefore(key)) this.entries.set(key, entry);
+    if (this.doorkeeper.seenBefore(key)) this.entries.set(key, entry);
   }
 
   /** Forgets `token`'s entry (and only that token's). */
@@ -62,16 +63,18 @@ export class TokenCache<Entry extends { readonly token: { readonly token: string
 }
 
 /**
- * Fingerprints of recently offered keys, one per slot (a power of two at least `size`), each
- * overwritten by the next key that falls in its slot: it forgets, never grows, and allocates
- * nothing per token. A false "seen" (two keys with one fingerprint) only stores a token early.
+ * Fingerprints of recently offered keys, one per slot (a power of two at least `size`, and at
+ * least 1,024: 4 KiB), each overwritten by the next key that falls in its slot: it forgets, never
+ * grows, and allocates nothing per token. A token whose slot was taken between two of its uses
+ * is stored at a later use; the floor keeps that rare for a small cache. A false "seen" (two keys
+ * with one fingerprint) only stores a token early.
  */
 class Doorkeeper {
   private readonly slots: Uint32Array;
   private readonly mask: number;
 
   constructor(size: number) {
-    const length = 2 ** Math.ceil(Math.log2(Math.max(2, size)));
+    const length = 2 ** Math.ceil(Math.log2(Math.max(1024, size)));
     this.slots = new Uint32Array(length);
     this.mask = length - 1;
   }

@@ -73,6 +73,7 @@ describe('rule: a binding is never ignored (RFC 7800 cnf, RFC 9449 §7.2)', () =
   test('also once the token is in the verified-token cache', async () => {
     const token = boundToken();
     await accepted(dpopRequest(token));
+    await accepted(dpopRequest(token)); // its second verification stores it in the cache
     expect(thrown(() => verifier.check({ authorization: `Bearer ${token}` }))).toMatchObject({ reason: 'dpop_bound_as_bearer' });
   });
 
@@ -409,6 +410,7 @@ describe('rule: a proof is used once (RFC 9449 §11.1)', () => {
 
   test('a cached token still needs a fresh proof on every request', async () => {
     const token = boundToken();
+    await accepted(dpopRequest(token)); // its second verification, next, stores it in the cache
     const request = await dpopRequest(token);
     await accepted(request);
     expect(await refused({ ...request, dpop: undefined })).toMatchObject({ reason: 'dpop_proof_missing' });

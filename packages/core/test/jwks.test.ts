@@ -11,7 +11,7 @@ import { makeKey, type TestKey } from '../../../test/support/keys';
 import { startJwksServer, type JwksMode, type JwksServer } from '../../../test/support/jwks-server';
 import { closedPort, sendJson, startRouteServer, type RouteServer } from '../../../test/support/http-routes';
 import { figure } from '../../../test/support/figures';
-import { claimsAt, EventLog, rejection, testClock, type TestClock } from '../../../test/support/observe';
+import { cacheToken, claimsAt, EventLog, rejection, testClock, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
@@ -439,7 +439,7 @@ describe('a kid that disappears from a successfully fetched JWKS stops verifying
     const log = new EventLog();
     const verifier = verifierFor(server, { clock, onEvent: log.listener, jwks: { cooldown: 1_000 } });
     const cached = token(k1, server.issuer, clock);
-    const first = await verifier.verify(cached);
+    const first = await cacheToken(verifier, cached);
     expect(await verifier.verify(cached)).toBe(first); // served from the verified-token cache
 
     server.setKeys([k2.jwk]);
@@ -458,7 +458,7 @@ describe('a kid that disappears from a successfully fetched JWKS stops verifying
     const log = new EventLog();
     const verifier = verifierFor(server, { clock, onEvent: log.listener, jwks: { cacheMaxAge: 60_000, cooldown: 1_000 } });
     const cached = token(k1, server.issuer, clock);
-    await verifier.verify(cached);
+    await cacheToken(verifier, cached);
 
     server.setKeys([k2.jwk]);
     clock.advance(61_000);
@@ -475,7 +475,7 @@ describe('a kid that disappears from a successfully fetched JWKS stops verifying
     const log = new EventLog();
     const verifier = verifierFor(server, { clock, onEvent: log.listener, jwks: { cacheMaxAge: 60_000, cooldown: 1_000 } });
     const cached = token(k1, server.issuer, clock);
-    const first = await verifier.verify(cached);
+    const first = await cacheToken(verifier, cached);
 
     server.setKeys([k2.jwk]);
     clock.advance(50_000);
@@ -492,7 +492,7 @@ describe('a kid that disappears from a successfully fetched JWKS stops verifying
     const log = new EventLog();
     const verifier = verifierFor(server, { clock, onEvent: log.listener, jwks: { cooldown: 1_000 } });
     const cached = token(k1, server.issuer, clock);
-    await verifier.verify(cached);
+    await cacheToken(verifier, cached);
 
     server.setKeys([replacement.jwk]);
     clock.advance(1_000);
@@ -534,7 +534,7 @@ describe('past 80% of cacheMaxAge, the key set is refreshed in the background', 
     const log = new EventLog();
     const verifier = verifierFor(server, { clock, onEvent: log.listener, jwks: { cacheMaxAge: 10_000, cooldown: 1_000 } });
     const jwt = token(k1, server.issuer, clock);
-    const first = await verifier.verify(jwt);
+    const first = await cacheToken(verifier, jwt);
 
     clock.advance(8_500);
     const refreshed = log.next('keys_refreshed', 2_000);

@@ -4,6 +4,7 @@ import { createVerifier, pollRevocations, RevocationList, type RevocationFeed, t
 import { makeKey } from '../../../test/support/keys';
 import { startJwksServer } from '../../../test/support/jwks-server';
 import { mint, now } from '../../../test/support/tokens';
+import { cacheToken } from '../../../test/support/observe';
 
 /** A feed server on 127.0.0.1: `answer` decides each response; every request URL is recorded. */
 interface FeedServer {
@@ -326,7 +327,7 @@ describe('with a verifier', () => {
       const verifier = createVerifier({ issuer: jwks.issuer, audience: 'api', revocation: list });
       const token = mint(key, { issuer: jwks.issuer, audience: 'api' }, { claims: { jti: 'to-revoke' } });
       await poller({ url: feed.url, list, interval: 50 }).ready;
-      await expect(verifier.verify(token)).resolves.toBeDefined(); // now in the verified-token cache
+      await cacheToken(verifier, token); // now in the verified-token cache
 
       revocations.push({ type: 'token', jti: 'to-revoke', exp: now() + 300 });
       await waitFor(() => list.isRevoked(claims({ jti: 'to-revoke' })));

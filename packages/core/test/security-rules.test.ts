@@ -11,7 +11,7 @@ import { createVerifier, isTokenwardError, type AccessToken, type TokenwardEvent
 import { startRouteServer, sendJson } from '../../../test/support/http-routes';
 import { serveKeys, startJwksServer, type JwksServer } from '../../../test/support/jwks-server';
 import { makeKey, type TestKey } from '../../../test/support/keys';
-import { refuses } from '../../../test/support/observe';
+import { cacheToken, refuses } from '../../../test/support/observe';
 import { b64url, json, now, signInput } from '../../../test/support/tokens';
 
 type Json = Record<string, unknown>;
@@ -802,7 +802,7 @@ describe('rule: the returned token is immutable, so a handler cannot alter a cac
   test('token, header, claims and scopes resist changes, and the cached token served next is unchanged', async () => {
     const v = makeVerifier({ tokenCache: { max: 100 } });
     const t = token(rs, {}, claims({ scope: 'read write' }));
-    const first = await v.verify(t);
+    const first = await cacheToken(v, t);
     expect(Reflect.set(first, 'subject', 'admin')).toBe(false);
     expect(Reflect.set(first, 'expiresAt', Number.MAX_SAFE_INTEGER)).toBe(false);
     expect(Reflect.set(first.claims, 'sub', 'admin')).toBe(false);

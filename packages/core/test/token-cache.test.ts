@@ -1,11 +1,11 @@
 /**
  * The verified-token cache (README "Options": `tokenCache`, and `revocation` consulted on cache
- * hits too): a repeated token is verified once, yet every hit still honours expiry, scopes,
+ * hits too): a repeated token is verified twice, then served from the cache, yet every hit still honours expiry, scopes,
  * revocation and the key set. Real JWKS server on 127.0.0.1; time moved with the `clock` option.
  */
 import { createVerifier, RevocationList, type AccessToken, type VerifierOptions } from '@tokenward/core';
 import { serveOneKey } from '../../../test/support/jwks-server';
-import { claimsAt, rejection, testClock, thrown, type TestClock } from '../../../test/support/observe';
+import { cacheToken, claimsAt, rejection, testClock, thrown, type TestClock } from '../../../test/support/observe';
 import { mint } from '../../../test/support/tokens';
 
 const audience = 'https://api.example.com';
@@ -26,16 +26,30 @@ function verifierWith(clock: TestClock, options: Partial<VerifierOptions> = {}) 
 
 const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
 
-describe('a repeated token is verified once', () => {
-  test('the second verify of the same token returns the cached result, even with the key server gone', async () => {
+describe('a repeated token is verified twice, then served from the cache', () => {
+  test('a token used once is not stored, not even in an empty cache', async () => {
     const clock = testClock();
     const verifier = verifierWith(clock);
     const jwt = token(clock);
     const first = await verifier.verify(jwt);
+
+    const pending = verifier.check(bearer(jwt));
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).not.toBe(first);
+  });
+
+  test('from the third verify of the same token on, the cached result, even with the key server gone', async () => {
+    const clock = testClock();
+    const verifier = verifierWith(clock);
+    const jwt = token(clock);
+    const first = await verifier.verify(jwt);
+    const second = await verifier.verify(jwt);
+    expect(second).not.toBe(first);
     const requests = jwks.server.jwksRequests;
 
     jwks.server.setMode('reset');
-    expect(await verifier.verify(jwt)).toBe(first);
+    expect(await verifier.verify(jwt)).toBe(second);
+    expect(await verifier.verify(jwt)).toBe(second);
     expect(jwks.server.jwksRequests).toBe(requests);
   });
 
@@ -43,7 +57,7 @@ describe('a repeated token is verified once', () => {
     const clock = testClock();
     const verifier = verifierWith(clock);
     const jwt = token(clock);
-    const first = await verifier.verify(jwt);
+    const first = await cacheToken(verifier, jwt);
 
     const answer = verifier.check(bearer(jwt));
     expect(answer).not.toBeInstanceOf(Promise);
@@ -64,19 +78,17 @@ describe('a repeated token is verified once', () => {
     expect(await pending).not.toBe(first);
   });
 
-  test('tokenCache.max bounds the cache: once full, a new token is stored on its second verification, evicting the least recently used', async () => {
+  test('tokenCache.max bounds the cache: a new token stored in a full one evicts the least recently used', async () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { tokenCache: { max: 2 } });
     const [a, b, c] = [token(clock), token(clock), token(clock)] as [string, string, string];
-    const first = { a: await verifier.verify(a), b: await verifier.verify(b), c: await verifier.verify(c) };
+    const cached = { a: await cacheToken(verifier, a), b: await cacheToken(verifier, b) };
+    expect(verifier.check(bearer(b))).toBe(cached.b);
 
-    // a and b found room; c came to a full cache and was not stored.
-    expect(verifier.check(bearer(b))).toBe(first.b);
-    const second = await verifier.verify(c);
-    expect(second).not.toBe(first.c);
-    // Its second verification stored it, in place of a (b was used since).
+    const second = await cacheToken(verifier, c);
+    // Its second verification stored c, in place of a (b was used since).
     expect(verifier.check(bearer(c))).toBe(second);
-    expect(verifier.check(bearer(b))).toBe(first.b);
+    expect(verifier.check(bearer(b))).toBe(cached.b);
     expect(verifier.check(bearer(a))).toBeInstanceOf(Promise);
   });
 });
@@ -86,7 +98,7 @@ describe('admission to a full cache', () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { tokenCache: { max: 3 } });
     const cached = [token(clock), token(clock), token(clock)];
-    const verified = await Promise.all(cached.map((jwt) => verifier.verify(jwt)));
+    const verified = await Promise.all(cached.map((jwt) => cacheToken(verifier, jwt)));
     for (let i = 0; i < 40; i++) await verifier.verify(token(clock));
 
     // A plain LRU would hold the last three of the stream by now.
@@ -96,7 +108,7 @@ describe('admission to a full cache', () => {
   test('a token that comes back is stored: from its third use on, no verification', async () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { tokenCache: { max: 1 } });
-    await verifier.verify(token(clock));
+    await cacheToken(verifier, token(clock));
     const jwt = token(clock);
     await verifier.verify(jwt);
     const stored = await verifier.verify(jwt);
@@ -111,11 +123,9 @@ describe('admission to a full cache', () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { tokenCache: { max: 1 } });
     const jwt = token(clock);
-    await verifier.verify(token(clock));
     await verifier.verify(jwt);
     verifier.close();
-    await verifier.verify(token(clock));
-    // jwt's first sighting was forgotten: this verification is its first again, to a full cache.
+    // jwt's first sighting was forgotten: this verification is its first again.
     await verifier.verify(jwt);
     expect(verifier.check(bearer(jwt))).toBeInstanceOf(Promise);
   });
@@ -128,7 +138,7 @@ describe('a hit needs the very same token', () => {
     const clock = testClock();
     const verifier = verifierWith(clock);
     const jwt = token(clock);
-    await verifier.verify(jwt);
+    await cacheToken(verifier, jwt);
     const [header, , signature] = jwt.split('.');
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsAt(clock, 300), iss: jwks.server.issuer, aud: audience, sub: 'admin', scope: 'admin' })).toString('base64url')}.${signature}`;
     expect((await rejection(verifier.verify(forged))).reason).toBe('signature_invalid');
@@ -141,7 +151,7 @@ describe('a hit needs the very same token', () => {
     const clock = testClock();
     const verifier = verifierWith(clock);
     const jwt = token(clock);
-    await verifier.verify(jwt);
+    await cacheToken(verifier, jwt);
     const error = thrown(() => verifier.check(bearer(`$${jwt}`)));
     expect([error.reason, error.status]).toEqual(['authorization_malformed', 400]);
   });
@@ -152,7 +162,7 @@ describe('cache entries die at the token exp', () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { clockTolerance: 5 });
     const jwt = token(clock, {}, 60);
-    const first = await verifier.verify(jwt);
+    const first = await cacheToken(verifier, jwt);
 
     clock.advance(58_000);
     expect(await verifier.verify(jwt)).toBe(first);
@@ -169,7 +179,7 @@ describe('scopes are checked on every call, cache hits included', () => {
     const clock = testClock();
     const verifier = verifierWith(clock);
     const jwt = token(clock, { scope: 'read:messages' });
-    const first = await verifier.verify(jwt);
+    const first = await cacheToken(verifier, jwt);
 
     const error = await rejection(verifier.verify(jwt, { scopes: ['admin'] }));
     expect(error).toMatchObject({ reason: 'insufficient_scope', status: 403, scope: 'admin' });
@@ -184,9 +194,9 @@ describe('revocation is checked on cache hits', () => {
     const revocation = new RevocationList({ clock });
     const verifier = verifierWith(clock, { revocation });
     const jwt = token(clock);
-    const verified = await verifier.verify(jwt);
+    const verified = await cacheToken(verifier, jwt);
     const other = token(clock);
-    const otherVerified = await verifier.verify(other);
+    const otherVerified = await cacheToken(verifier, other);
 
     revocation.revoke({ jti: verified.claims.jti as string, expiresAt: verified.expiresAt });
     expect(await rejection(verifier.verify(jwt))).toMatchObject({ reason: 'token_revoked', status: 401 });
@@ -199,7 +209,8 @@ describe('revocation is checked on cache hits', () => {
     const revocation = new RevocationList({ clock });
     const verifier = verifierWith(clock, { revocation });
     const jwt = token(clock, { sub: 'user-42' });
-    await verifier.verify(jwt);
+    await cacheToken(verifier, jwt);
+    expect(verifier.check(bearer(jwt))).not.toBeInstanceOf(Promise);
 
     revocation.revokeSubject('user-42');
     expect((await rejection(verifier.verify(jwt))).reason).toBe('token_revoked');
@@ -211,7 +222,7 @@ describe('a cached token is only served while its key set is usable', () => {
     const clock = testClock();
     const verifier = verifierWith(clock, { jwks: { cacheMaxAge: 10_000, maxStale: 10_000, cooldown: 1_000 } });
     const jwt = token(clock, {}, 600);
-    const first: AccessToken = await verifier.verify(jwt);
+    const first: AccessToken = await cacheToken(verifier, jwt);
 
     jwks.server.setMode('error');
     clock.advance(15_000);
