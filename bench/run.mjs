@@ -266,6 +266,67 @@ async function cacheMemory(n = smoke ? 1_000 : 10_000) {
   return row;
 }
 
+/**
+ * The event loop's share of a distinct token, measured: main-thread CPU (the kernel's per-thread
+ * clock, /proc/self/task/PID/schedstat, in ns) per distinct RS256 token with 64 verifications in
+ * flight, as a server has. The floor (a bare node:crypto verify, inline and with a callback on
+ * libuv's pool) against tokenward's `check()` of a request with the default options, inline and
+ * on the pool. Rounds alternate the four; each token is checked once. What a server's main
+ * thread spends beyond these figures is not tokenward's verification but the framework, the
+ * adapter and the machine (docs/benchmarks.md).
+ */
+async function eventLoopMicro() {
+  const key = keys.RS256;
+  const [rounds, batch] = smoke ? [1, 200] : [5, 2_000];
+  const paths = ['floor, inline', 'floor, pool', 'tokenward, inline', 'tokenward, pool'];
+  const tokens = await new FreshTokens(key, []).slice(0, paths.length * (rounds + 1) * batch);
+  const verifiers = { inline: createVerifier({ issuer, audience, jwksUri, signatureWork: 'inline' }), pool: createVerifier({ issuer, audience, jwksUri, signatureWork: 'threadpool' }) };
+  await Promise.all(Object.values(verifiers).map((v) => v.ready()));
+  const signed = (token) => {
+    const dot = token.lastIndexOf('.');
+    return [Buffer.from(token.slice(0, dot)), Buffer.from(token.slice(dot + 1), 'base64url')];
+  };
+  const run = {
+    'floor, inline': (token) => {
+      const [input, signature] = signed(token);
+      if (!cryptoVerify('sha256', input, key.publicKey, signature)) throw new Error('floor: bad signature');
+    },
+    'floor, pool': (token) => {
+      const [input, signature] = signed(token);
+      return new Promise((resolve, reject) => cryptoVerify('sha256', input, key.publicKey, signature, (error, valid) => (valid ? resolve() : reject(error ?? new Error('floor: bad signature')))));
+    },
+    'tokenward, inline': (token) => verifiers.inline.check({ authorization: `Bearer ${token}`, url: '/messages', method: 'GET' }),
+    'tokenward, pool': (token) => verifiers.pool.check({ authorization: `Bearer ${token}`, url: '/messages', method: 'GET' }),
+  };
+  const mainNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  const measure = async (path, list) => {
+    let next = 0;
+    const inFlight = async () => {
+      while (next < list.length) {
+        const outcome = run[path](list[next++]);
+        if (outcome instanceof Promise) await outcome;
+      }
+    };
+    const [cpu, wall] = [mainNs(), process.hrtime.bigint()];
+    await Promise.all(Array.from({ length: CONNECTIONS }, inFlight));
+    return { main: (mainNs() - cpu) / 1000 / list.length, wall: Number(process.hrtime.bigint() - wall) / 1000 / list.length };
+  };
+  const figures = Object.fromEntries(paths.map((path) => [path, []]));
+  let from = 0;
+  // Round 0 warms the four paths up (JIT, key imports) and is not counted.
+  for (let round = 0; round <= rounds; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const path = paths[(k + round) % paths.length];
+      const result = await measure(path, tokens.slice(from, (from += batch)));
+      if (round > 0) figures[path].push(result);
+    }
+  }
+  Object.values(verifiers).forEach((v) => v.close());
+  const rows = paths.map((path) => ({ path, main: median(figures[path].map((f) => f.main)), wall: median(figures[path].map((f) => f.wall)) }));
+  log(`event loop per distinct RS256 token, ${CONNECTIONS} in flight: ${rows.map((r) => `${r.path} ${r.main.toFixed(1)} µs main thread (${r.wall.toFixed(1)} µs wall)`).join('; ')}`);
+  return rows;
+}
+
 // ---------------------------------------------------------------- HTTP
 // TOKENWARD_BASE=<a checkout of another commit, built> adds 'tokenward-base': the same recipe with
 // that tree's packages, rotated with the others, to A/B a change in one run.
@@ -317,6 +378,36 @@ function cpuOf(pid) {
 /** CPU time of the process's main thread, the event loop, alone (the rest is the pool, GC helpers). */
 function mainThreadCpuOf(pid) {
   return ticksOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+/** The machine's CPU time so far, in microseconds, from /proc/stat: `busy` (every core, every process) and `idle` (idle and iowait). */
+function machineCpu() {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { busy: (user + nice + system + irq + softirq + steal) * 10_000, idle: (idle + iowait) * 10_000 };
+}
+
+/**
+ * Where the time went while a load was steady: the share of the wall clock the server's main
+ * thread was on a core (near 1: the event loop is the limit), and the share of the machine's CPU
+ * left idle (near 0: every core was busy, with the server, the load generator or the rest).
+ * Read every 250 ms during the run, without its first 500 ms (the load generator reading its
+ * requests, connections opening) and its last reading.
+ */
+async function steadyState(pid, running) {
+  const samples = [];
+  const take = () => samples.push({ at: performance.now(), machine: machineCpu(), main: mainThreadCpuOf(pid) });
+  take();
+  const timer = setInterval(take, 250);
+  try {
+    await running;
+  } finally {
+    clearInterval(timer);
+  }
+  const steady = samples.length >= 6 ? samples.slice(2, -1) : samples;
+  const [first, last] = [steady[0], steady[steady.length - 1]];
+  const wall = (last.at - first.at) * 1000;
+  const [busy, idle] = [last.machine.busy - first.machine.busy, last.machine.idle - first.machine.idle];
+  return { mainBusy: wall > 0 ? (last.main - first.main) / wall : 0, idle: idle / Math.max(1, busy + idle) };
 }
 
 function ticksOf(file) {
@@ -493,11 +584,13 @@ async function http() {
             const prepared = await requestsFor(variant, url, DURATION);
             const cpuBefore = cpuOf(child.pid);
             const mainBefore = mainThreadCpuOf(child.pid);
-            const result = await run(variant, url, DURATION, prepared);
+            const running = run(variant, url, DURATION, prepared);
+            const steady = await steadyState(child.pid, running);
+            const result = await running;
             if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${framework}/${variant} server died during the run`);
             const cpu = (cpuOf(child.pid) - cpuBefore) / Math.max(1, result.total);
             const mainCpu = (mainThreadCpuOf(child.pid) - mainBefore) / Math.max(1, result.total);
-            runs[variant] = { ...result, rss: rssOf(child.pid), cpu, mainCpu };
+            runs[variant] = { ...result, rss: rssOf(child.pid), cpu, mainCpu, ...steady };
           }
           if (!(runs.none.rps > 0)) throw new Error(`${framework}/${scenario}: the unprotected app answered nothing`);
           for (const variant of variants) {
@@ -511,7 +604,7 @@ async function http() {
       }
       for (const variant of variants) {
         const runs = perVariant[variant];
-        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: Math.max(...runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), mainCpu: median(runs.map((r) => r.mainCpu)), non2xx: median(runs.map((r) => r.non2xx / Math.max(1, r.total))), errors: Math.max(...runs.map((r) => r.errors)) };
+        const row = { framework, scenario, variant, rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)), rss: Math.max(...runs.map((r) => r.rss)), cpu: median(runs.map((r) => r.cpu)), mainCpu: median(runs.map((r) => r.mainCpu)), mainBusy: median(runs.map((r) => r.mainBusy)), idle: median(runs.map((r) => r.idle)), non2xx: median(runs.map((r) => r.non2xx / Math.max(1, r.total))), errors: Math.max(...runs.map((r) => r.errors)) };
         const ratios = runs.map((r) => r.ratio);
         row.ratio = median(ratios);
         row.ratioMin = Math.min(...ratios);
@@ -520,7 +613,7 @@ async function http() {
         if (runs[0]?.vsLayers !== undefined) row.vsLayers = median(runs.map((r) => r.vsLayers));
         row.memory = memoryAtEnd.get(variant);
         results.push(row);
-        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req (${row.mainCpu.toFixed(0)} main thread), ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}${row.vsLayers === undefined ? '' : `, ${row.vsLayers.toFixed(2)}x no-op`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
+        log(`http ${framework} ${scenario} ${PEER_LABEL[variant]}: ${fmt(row.rps)} req/s, p99 ${row.p99} ms, rss ${Math.round(row.rss / 1048576)} MiB, ${row.cpu.toFixed(0)} µs CPU/req (${row.mainCpu.toFixed(0)} main thread), main thread busy ${(100 * row.mainBusy).toFixed(0)} %, machine idle ${(100 * row.idle).toFixed(0)} %, ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}–${row.ratioMax.toFixed(2)})${row.vsFloor === undefined ? '' : `, ${row.vsFloor.toFixed(2)}x floor`}${row.vsLayers === undefined ? '' : `, ${row.vsLayers.toFixed(2)}x no-op`}, non-2xx ${(100 * row.non2xx).toFixed(1)} %, socket errors ${row.errors}`);
       }
     }
   }
@@ -574,7 +667,7 @@ function targets(httpRows) {
   return lines;
 }
 
-function report(microRows, memoryRow, httpRows) {
+function report(microRows, memoryRow, eventLoopRows, httpRows) {
   const lines = [
     '# Benchmark results',
     '',
@@ -596,14 +689,24 @@ function report(microRows, memoryRow, httpRows) {
           `Verified-token cache: ${fmt(memoryRow.bytesPerEntry)} heap bytes per cached token (measured over ${memoryRow.entries.toLocaleString('en-US')} distinct RS256 tokens of ${memoryRow.tokenBytes} characters, after full collections), plus the token string an entry keeps (${memoryRow.tokenBytes} bytes here, not counted above: the bench holds the strings anyway). The default 10,000 entries hold about ${Math.round(((memoryRow.bytesPerEntry + memoryRow.tokenBytes) * 10_000) / 1048576)} MiB.`,
           '',
         ]),
+    ...(eventLoopRows.length === 0
+      ? []
+      : [
+          `## The event loop's share of a distinct token (main-thread CPU per distinct RS256 token, ${CONNECTIONS} in flight, in process; medians of interleaved rounds)`,
+          '',
+          '| path | main thread µs per token | wall µs per token |',
+          '| --- | ---: | ---: |',
+          ...eventLoopRows.map((r) => `| ${r.path} | ${r.main.toFixed(1)} | ${r.wall.toFixed(1)} |`),
+          '',
+        ]),
     ...targets(httpRows),
     '## HTTP (GET /messages needing scope read:messages)',
     '',
-    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | × floor (median) | × no-op gauge (median) | p99 ms | server CPU µs/req (main thread) | RSS MiB | non-2xx answers |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| framework | scenario | library | req/s | × unprotected (median) | range over rounds | × floor (median) | × no-op gauge (median) | p99 ms | server CPU µs/req (main thread) | steady load: main thread busy, machine idle | RSS MiB | non-2xx answers |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...httpRows.map(
       (r) =>
-        `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.vsLayers === undefined ? '' : r.vsLayers.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} (${r.mainCpu.toFixed(0)}) | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`,
+        `| ${r.framework} | ${r.scenario} | ${PEER_LABEL[r.variant]} | ${fmt(r.rps)} | ${r.ratio.toFixed(2)} | ${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)} | ${r.vsFloor === undefined ? '' : r.vsFloor.toFixed(2)} | ${r.vsLayers === undefined ? '' : r.vsLayers.toFixed(2)} | ${r.p99} | ${r.cpu.toFixed(0)} (${r.mainCpu.toFixed(0)}) | ${r.idle === undefined ? '' : `${(100 * r.mainBusy).toFixed(0)} %, ${(100 * r.idle).toFixed(0)} %`} | ${Math.round(r.rss / 1048576)} | ${(100 * r.non2xx).toFixed(1)} % |`,
     ),
     '',
     '## Memory at the end of each distinct-token scenario (MiB)',
@@ -664,8 +767,9 @@ ${parts.join('\n')}
 // --micro or --http runs one half only (for quick looks while optimising).
 const microRows = args.includes('--http') ? [] : await micro();
 const memoryRow = args.includes('--http') ? undefined : await cacheMemory();
+const eventLoopRows = args.includes('--http') ? [] : await eventLoopMicro();
 const httpRows = args.includes('--micro') ? [] : await http();
-report(microRows, memoryRow, httpRows);
-writeFileSync(join(here, output('results', 'json')), `${JSON.stringify({ micro: microRows, memory: memoryRow, http: httpRows }, null, 1)}\n`);
+report(microRows, memoryRow, eventLoopRows, httpRows);
+writeFileSync(join(here, output('results', 'json')), `${JSON.stringify({ micro: microRows, memory: memoryRow, eventLoop: eventLoopRows, http: httpRows }, null, 1)}\n`);
 jwksServer.close();
 log(`wrote ${output('RESULTS', 'md')}, ${output('results', 'svg')} and ${output('results', 'json')}`);
