@@ -6,7 +6,8 @@
 //
 // (defaults: express tokenward repeated 1500 4000; ROUNDS=4). Variants and frameworks are
 // server.mjs's; TOKENWARD_BASE with 'tokenward-base' counts another build; SERVER_NODE_ARGS adds
-// node flags to the server, VALGRIND_ARGS callgrind options (e.g. --separate-callers=3); KEEP=1 keeps callgrind's outputs (use it with ROUNDS=1).
+// node flags to the server, VALGRIND_ARGS callgrind options (e.g. --separate-callers=3); KEEP=1
+// keeps callgrind's outputs, one set per round.
 //
 // It starts a JWKS server, then bench/server.mjs under callgrind (instrumentation on from the
 // start, one output per thread), sends the warm-up, and then rounds of: zero the counters, send
@@ -14,21 +15,21 @@
 // the main thread (the event loop, which bounds throughput) and of all threads together (the
 // pool's verifies, the compiler and GC helpers). Under callgrind a request takes about 50 times as
 // long as natively, so keep the counts small: the defaults take about four minutes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, get } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { spawnServer } from './spawn-server.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const [framework = 'express', variant = 'tokenward', scenario = 'repeated', n = '1500', warm = '4000'] = process.argv.slice(2);
 const REQUESTS = Number(n);
 const WARM = Number(warm);
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const IN_FLIGHT = 8;
 const audience = 'https://api.example.com';
+const words = (text) => text?.split(' ').filter(Boolean) ?? [];
 if (spawnSync('valgrind', ['--version']).error !== undefined) throw new Error('valgrind is not installed (Debian package valgrind)');
 
 const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -48,27 +49,14 @@ const fixed = mint();
 const tokenFor = scenario === 'distinct' ? mint : () => fixed;
 
 const out = mkdtempSync(join(tmpdir(), 'tokenward-callgrind-'));
-const child = spawn(
-  'valgrind',
-  ['--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}/cg.%p`, ...(process.env.VALGRIND_ARGS?.split(' ').filter(Boolean) ?? []), process.execPath, '--expose-gc', ...(process.env.SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(here, 'server.mjs'), framework, variant],
-  {
-    env: { ...process.env, ISSUER: issuer, JWKS_URI: `${issuer}/jwks.json`, AUDIENCE: audience, NODE_ENV: 'production', TOKEN_JWK: JSON.stringify(jwk), DPOP_JWK: JSON.stringify(dpop) },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  },
-);
+const callgrind = ['valgrind', '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${out}/cg.%p`, ...words(process.env.VALGRIND_ARGS)];
+const { child, url } = await spawnServer(framework, variant, { issuer, jwksUri: `${issuer}/jwks.json`, audience, tokenJwk: jwk, dpopJwk: dpop, nodeArgs: words(process.env.SERVER_NODE_ARGS), wrapper: callgrind, stderr: 'ignore' });
 // The server dies with this script, also when a request fails.
 process.on('exit', () => child.kill('SIGKILL'));
-const port = await new Promise((resolve, reject) => {
-  child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  child.stdout.on('data', (chunk) => {
-    const match = /READY (\d+)/.exec(String(chunk));
-    if (match) resolve(Number(match[1]));
-  });
-});
 const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
 const request = (token) =>
   new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/messages', agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+    get(`${url}/messages`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.resume().on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
     }).on('error', reject);
   });
@@ -79,15 +67,19 @@ async function send(count) {
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 }
-/** The instructions each thread executed since the last zeroing, by callgrind_control's dump. */
+/** The instructions each thread executed since the last zeroing, from the files of callgrind_control's newest dump. */
+let dumps = 0;
 function dump() {
-  if (process.env.KEEP === undefined) for (const file of readdirSync(out)) rmSync(join(out, file));
   spawnSync('callgrind_control', ['-d', String(child.pid)]);
+  dumps++;
   const threads = [];
-  for (const file of readdirSync(out).sort()) {
+  for (const file of readdirSync(out)) {
+    // cg.<pid>.<dump>-<thread>: the outputs of earlier dumps stay when KEEP is set.
+    const name = /\.(\d+)-(\d+)$/.exec(file);
+    if (name === null || Number(name[1]) !== dumps) continue;
     const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(out, file), 'utf8'));
-    const thread = /-(\d+)$/.exec(file);
-    if (totals && thread) threads.push({ thread: Number(thread[1]), instructions: Number(totals[1]) });
+    if (totals) threads.push({ thread: Number(name[2]), instructions: Number(totals[1]) });
+    if (process.env.KEEP === undefined) rmSync(join(out, file));
   }
   return threads;
 }

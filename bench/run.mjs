@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import * as jose from 'jose';
 import { createVerifier } from '@tokenward/core';
+import { spawnServer } from './spawn-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -351,23 +352,12 @@ function runs(variant, scenario) {
   return true;
 }
 // A request for the floor: the public keys it verifies with, imported once at its start.
-const tokenJwk = JSON.stringify(jwks.keys.find((k) => k.kid === keys.RS256.kid));
+const tokenJwk = jwks.keys.find((k) => k.kid === keys.RS256.kid);
 
 function startServer(framework, variant) {
-  return new Promise((resolve, reject) => {
-    // BENCH_SERVER_NODE_ARGS passes flags to the server processes only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
-    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const child = spawn(process.execPath, ['--expose-gc', ...nodeArgs, join(here, 'server.mjs'), framework, variant], {
-      env: { ...process.env, ISSUER: issuer, JWKS_URI: jwksUri, AUDIENCE: audience, NODE_ENV: 'production', TOKEN_JWK: tokenJwk, DPOP_JWK: JSON.stringify(dpopJwk) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => code !== 0 && code !== null && reject(new Error(`${framework}/${variant} exited with ${code}`)));
-    child.stdout.on('data', (chunk) => {
-      const match = /READY (\d+) (\d+)/.exec(String(chunk));
-      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}`, memoryUrl: `http://127.0.0.1:${match[2]}` });
-    });
-  });
+  // BENCH_SERVER_NODE_ARGS passes flags to the server processes only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return spawnServer(framework, variant, { issuer, jwksUri, audience, tokenJwk, dpopJwk, nodeArgs });
 }
 
 /** CPU time (user + system) the process has used, in microseconds (clock ticks are 10 ms here). */
